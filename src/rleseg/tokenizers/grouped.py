@@ -1,0 +1,282 @@
+"""Schemes that write binary runs in groups, each group closed by a class token: ``cw`` and ``iw``.
+
+``cw`` (class-wise, paper IV-C): one group per class present, its binary runs then the class token.
+``iw`` (instance-wise, paper IV-D): one group per instance, its binary runs then the instance's class
+token; pixels of a class that belong to no instance ("stuff") form one group per class closed by a
+``stuff`` token, so decoding gives back both the class mask and the partition into instances.
+Groups come in the order of their first pixel; runs inside a group in raster order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rleseg.tokenizers.base import DecodeInfo, Tokenizer, check_choice, check_label_array
+from rleseg.tokenizers.codecs import StartCodec, ValueCodec
+from rleseg.tokenizers.flat import mask_dtype
+from rleseg.tokenizers.parsing import parse_tuples, range_ids
+from rleseg.tokenizers.runs import Flattening, extract_runs, flattening_2d, flattening_video, paint_runs
+
+
+class GroupedRLETokenizer(Tokenizer):
+    """Shared machinery: groups of (start, length) runs, each closed by one terminator token."""
+
+    tokens_per_run_hint = 2
+
+    def __init__(
+        self,
+        mask_size: int | tuple[int, int],
+        num_classes: int = 1,
+        *,
+        num_frames: int = 1,
+        order: str = "row",
+        starts: str = "1d",
+        run_order: str = "raster",
+        seed: int | None = 0,
+        max_len: int | None = None,
+    ) -> None:
+        super().__init__(
+            mask_size, num_classes, num_frames=num_frames, run_order=run_order, seed=seed, max_len=max_len
+        )
+        check_choice("order", order, ("row", "col"))
+        self.order = order
+        self.starts = starts
+        self.flattening = self._make_flattening()
+        self.start_codec = StartCodec(self.flattening, starts)
+        self.value_codec = ValueCodec("length", self.flattening.line_len, 1)
+        self.check_budget()
+
+    @classmethod
+    def _supports_frames(cls) -> bool:
+        return True
+
+    def _make_flattening(self) -> Flattening:
+        if self.num_frames > 1:
+            return flattening_video((self.num_frames, self.height, self.width), "c", self.order)
+        return flattening_2d((self.height, self.width), self.order)
+
+    @property
+    def tokens_per_run(self) -> int:
+        """Tokens of one (start, length) run."""
+        return self.start_codec.width + 1
+
+    @property
+    def min_tokens_per_run(self) -> int:
+        return self.tokens_per_run + 1  # one run and its group's terminator
+
+    @property
+    def terminator_ranges(self) -> tuple[str, ...]:
+        """Names of the ranges whose tokens close a group."""
+        return ("classes",)
+
+    def layout(self) -> list[tuple[str, int]]:
+        return self.start_codec.layout() + self.value_codec.layout() + [("classes", self.num_classes)]
+
+    # ----- encoding -----------------------------------------------------------------------------------
+    def _group_runs(
+        self, keys: np.ndarray, rng: np.random.Generator | None
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Runs of the key array grouped by key: ``(list of (r_g, k) token blocks, (G,) keys)``.
+
+        Groups are ordered by their first pixel (shuffled with ``rng`` when given); so are their runs.
+        """
+        starts, lengths, values = extract_runs(self.flattening.flatten(keys), self.flattening.line_len)
+        if starts.size == 0:
+            return [], np.zeros(0, dtype=np.int64)
+        cols = np.concatenate(
+            [self.start_codec.encode(starts, self.vocab), self.value_codec.encode(lengths, values, self.vocab)],
+            axis=1,
+        )
+        group_keys, first = np.unique(values, return_index=True)
+        group_keys = group_keys[np.argsort(first, kind="stable")]
+        order = np.argsort(values, kind="stable")
+        sorted_vals = values[order]
+        bounds = np.searchsorted(sorted_vals, group_keys, side="left")
+        ends = np.searchsorted(sorted_vals, group_keys, side="right")
+        blocks = [cols[order[b:e]] for b, e in zip(bounds.tolist(), ends.tolist(), strict=True)]
+        if rng is not None:
+            perm = rng.permutation(len(blocks))
+            blocks = [blocks[i][rng.permutation(len(blocks[i]))] for i in perm]
+            group_keys = group_keys[perm]
+        return blocks, group_keys
+
+    def _assemble(self, blocks: list[np.ndarray], terminators: np.ndarray) -> tuple[np.ndarray, int]:
+        """Token blocks and one terminator token per block -> body tokens and number of runs."""
+        if not blocks:
+            return np.zeros(0, dtype=np.int64), 0
+        parts: list[np.ndarray] = []
+        for block, term in zip(blocks, terminators.tolist(), strict=True):
+            parts.append(block.reshape(-1))
+            parts.append(np.array([term], dtype=np.int64))
+        return np.concatenate(parts).astype(np.int64, copy=False), sum(len(b) for b in blocks)
+
+    def _truncate(self, body: np.ndarray, budget: int, mask: Any) -> tuple[np.ndarray, int]:
+        k = self.tokens_per_run
+        is_term = np.zeros(body.size, dtype=np.bool_)
+        for name in self.terminator_ranges:
+            is_term |= self.vocab[name].contains(body)
+        term_pos = np.flatnonzero(is_term)
+        kept: list[np.ndarray] = []
+        used = runs = 0
+        prev = 0
+        for pos in term_pos.tolist():
+            n_runs = (pos - prev) // k
+            if used + pos - prev + 1 <= budget:
+                kept.append(body[prev : pos + 1])
+                used += pos - prev + 1
+                runs += n_runs
+            else:
+                fit = (budget - used - 1) // k
+                if fit >= 1:
+                    kept.append(body[prev : prev + fit * k])
+                    kept.append(body[pos : pos + 1])
+                    runs += fit
+                break
+            prev = pos + 1
+        out = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+        return out, runs
+
+    # ----- decoding -----------------------------------------------------------------------------------
+    def _decode_groups(
+        self, body: np.ndarray, info: DecodeInfo
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[int]]:
+        """Body -> per group ``(starts, lengths)`` of its valid runs and the group's terminator token.
+
+        Runs after the last terminator are dropped (``unterminated_group``); a terminator whose group has
+        no valid run is dropped (``empty_group``).
+        """
+        roles = self.vocab.range_of(body)
+        term_ids = range_ids(self.vocab, self.terminator_ranges)
+        is_term = np.isin(roles, term_ids)
+        pattern = range_ids(self.vocab, self.start_codec.range_names + self.value_codec.range_names)
+        w = self.start_codec.width
+        groups: list[tuple[np.ndarray, np.ndarray]] = []
+        terms: list[int] = []
+        prev = 0
+        for pos in np.flatnonzero(is_term).tolist():
+            tuples = parse_tuples(body[prev:pos], roles[prev:pos], pattern, info)
+            starts, offsets, valid = self.start_codec.decode(tuples[:, :w], self.vocab)
+            lengths, _ = self.value_codec.decode(tuples[:, w:], self.vocab)
+            valid &= offsets + lengths <= self.flattening.line_len
+            info.drop("run_out_of_bounds", int((~valid).sum()) * self.tokens_per_run)
+            if valid.any():
+                groups.append((starts[valid], lengths[valid]))
+                terms.append(int(body[pos]))
+            else:
+                info.drop("empty_group")
+            prev = pos + 1
+        info.drop("unterminated_group", body.size - prev)
+        info.num_runs = sum(len(s) for s, _ in groups)
+        return groups, terms
+
+    def _paint_groups(
+        self, groups: list[tuple[np.ndarray, np.ndarray]], values: list[int], dtype: np.dtype, info: DecodeInfo
+    ) -> np.ndarray:
+        """Paint each group's runs with its value; returns the label array of the flattening's shape."""
+        if groups:
+            starts = np.concatenate([s for s, _ in groups])
+            lengths = np.concatenate([ln for _, ln in groups])
+            vals = np.concatenate([np.full(len(s), v, dtype=np.int64) for (s, _), v in zip(groups, values)])
+        else:
+            starts = lengths = vals = np.zeros(0, dtype=np.int64)
+        flat, overlaps = paint_runs(self.flattening.size, starts, lengths, vals, dtype)
+        info.overlaps += overlaps
+        return self.flattening.unflatten(flat)
+
+
+class ClassWiseTokenizer(GroupedRLETokenizer):
+    """``cw``: per class present, its binary (start, length) runs closed by the class token [IV-C]."""
+
+    name = "cw"
+
+    def _validate(self, mask: Any) -> np.ndarray:
+        return check_label_array(mask, self.mask_shape, self.num_classes, "mask", self.name)
+
+    def _encode_body(self, mask: np.ndarray, rng: np.random.Generator | None) -> tuple[np.ndarray, int]:
+        blocks, keys = self._group_runs(mask, rng)
+        return self._assemble(blocks, keys - 1 + self.vocab["classes"].start)
+
+    def _decode_body(self, body: np.ndarray, info: DecodeInfo) -> np.ndarray:
+        groups, terms = self._decode_groups(body, info)
+        classes = [t - self.vocab["classes"].start + 1 for t in terms]
+        return self._paint_groups(groups, classes, mask_dtype(self.num_classes), info)
+
+
+class InstanceWiseTokenizer(GroupedRLETokenizer):
+    """``iw``: per instance, its binary runs closed by its class token; stuff pixels per class closed by a
+    stuff token [IV-D]. Takes and returns ``(mask, instances)``; instance ids come back as 1, 2, ...
+    in the order of each instance's first pixel."""
+
+    name = "iw"
+    instance_aware = True
+
+    @property
+    def terminator_ranges(self) -> tuple[str, ...]:
+        return ("classes", "stuff")
+
+    def layout(self) -> list[tuple[str, int]]:
+        return super().layout() + [("stuff", self.num_classes)]
+
+    def _validate(self, mask: Any) -> tuple[np.ndarray, np.ndarray]:
+        if not (isinstance(mask, (tuple, list)) and len(mask) == 2):
+            raise ValueError(
+                f"iw: encode takes (mask, instances), two integer arrays of shape {self.mask_shape}; "
+                f"got {type(mask).__name__}"
+            )
+        classes = check_label_array(mask[0], self.mask_shape, self.num_classes, "mask", self.name)
+        instances = check_label_array(mask[1], self.mask_shape, np.iinfo(np.int64).max, "instances", self.name)
+        inst = instances.astype(np.int64, copy=False)
+        cls = classes.astype(np.int64, copy=False)
+        on_bg = (inst > 0) & (cls == 0)
+        if on_bg.any():
+            bad = int(inst[on_bg][0])
+            raise ValueError(f"iw: instance {bad} covers background pixels (class 0); every instance needs a class")
+        ids = inst[inst > 0]
+        if ids.size:
+            pairs = np.unique(ids * (self.num_classes + 1) + cls[inst > 0])
+            inst_of_pair = pairs // (self.num_classes + 1)
+            if np.unique(inst_of_pair).size != pairs.size:
+                dup = inst_of_pair[np.flatnonzero(np.diff(inst_of_pair) == 0)[0]]
+                found = sorted((pairs[inst_of_pair == dup] % (self.num_classes + 1)).tolist())
+                raise ValueError(f"iw: instance {int(dup)} has pixels of several classes {found}; expected one")
+        return classes, instances
+
+    def _encode_body(
+        self, mask: tuple[np.ndarray, np.ndarray], rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, int]:
+        classes, instances = mask
+        cls = classes.astype(np.int64, copy=False)
+        inst = instances.astype(np.int64, copy=False)
+        c1 = self.num_classes + 1
+        # key: 0 background, 1..C stuff of that class, > C one instance (instance id shifted past C)
+        keys = np.where(inst > 0, inst + c1, cls)
+        blocks, group_keys = self._group_runs(keys, rng)
+        flat_cls = self.flattening.flatten(cls)
+        terms = np.empty(group_keys.size, dtype=np.int64)
+        for g, (key, block) in enumerate(zip(group_keys.tolist(), blocks, strict=True)):
+            if key <= self.num_classes:
+                terms[g] = self.vocab["stuff"].start + key - 1
+            else:
+                first_start, _, _ = self.start_codec.decode(block[:1, : self.start_codec.width], self.vocab)
+                terms[g] = self.vocab["classes"].start + int(flat_cls[first_start[0]]) - 1
+        return self._assemble(blocks, terms)
+
+    def _decode_body(self, body: np.ndarray, info: DecodeInfo) -> tuple[np.ndarray, np.ndarray]:
+        groups, terms = self._decode_groups(body, info)
+        stuff = self.vocab["stuff"]
+        class_vals: list[int] = []
+        inst_vals: list[int] = []
+        next_id = 1
+        for t in terms:
+            if stuff.contains(t):
+                class_vals.append(t - stuff.start + 1)
+                inst_vals.append(0)
+            else:
+                class_vals.append(t - self.vocab["classes"].start + 1)
+                inst_vals.append(next_id)
+                next_id += 1
+        classes = self._paint_groups(groups, class_vals, mask_dtype(self.num_classes), DecodeInfo())
+        instances = self._paint_groups(groups, inst_vals, np.dtype(np.int32), info)
+        return classes, instances
