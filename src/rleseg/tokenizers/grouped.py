@@ -75,12 +75,15 @@ class GroupedRLETokenizer(Tokenizer):
         return self.start_codec.layout() + self.value_codec.layout() + [("classes", self.num_classes)]
 
     # ----- encoding -----------------------------------------------------------------------------------
+    group_order: str = "first_pixel"
+
     def _group_runs(
         self, keys: np.ndarray, rng: np.random.Generator | None
     ) -> tuple[list[np.ndarray], np.ndarray]:
         """Runs of the key array grouped by key: ``(list of (r_g, k) token blocks, (G,) keys)``.
 
-        Groups are ordered by their first pixel (shuffled with ``rng`` when given); so are their runs.
+        Groups are ordered by key (``group_order = "key"``) or by their first pixel; runs in raster order.
+        With ``rng`` both the groups and the runs inside each group are shuffled.
         """
         starts, lengths, values = extract_runs(self.flattening.flatten(keys), self.flattening.line_len)
         if starts.size == 0:
@@ -90,7 +93,8 @@ class GroupedRLETokenizer(Tokenizer):
             axis=1,
         )
         group_keys, first = np.unique(values, return_index=True)
-        group_keys = group_keys[np.argsort(first, kind="stable")]
+        if self.group_order == "first_pixel":
+            group_keys = group_keys[np.argsort(first, kind="stable")]
         order = np.argsort(values, kind="stable")
         sorted_vals = values[order]
         bounds = np.searchsorted(sorted_vals, group_keys, side="left")
@@ -187,9 +191,11 @@ class GroupedRLETokenizer(Tokenizer):
 
 
 class ClassWiseTokenizer(GroupedRLETokenizer):
-    """``cw``: per class present, its binary (start, length) runs closed by the class token [IV-C]."""
+    """``cw``: per class present, in increasing class order, its binary (start, length) runs closed by the
+    class token [IV-C]."""
 
     name = "cw"
+    group_order = "key"
 
     def _validate(self, mask: Any) -> np.ndarray:
         return check_label_array(mask, self.mask_shape, self.num_classes, "mask", self.name)
