@@ -20,7 +20,10 @@ from rleseg.tokenizers.vocab import EOS, PAD, PROMPT
 
 
 def pad_sequences(
-    seqs: Sequence[np.ndarray | torch.Tensor], *, length: int | None = None, device: torch.device | str | None = None
+    seqs: Sequence[np.ndarray | torch.Tensor],
+    *,
+    length: int | None = None,
+    device: torch.device | str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """1-D token sequences -> ``(tokens (B, L) int64 padded with PAD, lengths (B,))``.
 
@@ -60,11 +63,7 @@ def encode_batch(
     run boundary. Every row equals ``tok.encode`` of that mask, padded with PAD.
     """
     budget = tok.max_len if max_len is None else max_len
-    if (
-        isinstance(masks, torch.Tensor)
-        and isinstance(tok, FlatRLETokenizer)
-        and tok.run_order == "raster"
-    ):
+    if isinstance(masks, torch.Tensor) and isinstance(tok, FlatRLETokenizer) and tok.run_order == "raster":
         out = _encode_flat_torch(tok, masks, budget)
         return (out[0].to(device), out[1].to(device)) if device is not None else out
     if tok.instance_aware:
@@ -120,9 +119,8 @@ def _device_of(x: Any) -> torch.device | None:
 
 def _check_batch(tok: FlatRLETokenizer, masks: torch.Tensor) -> None:
     if masks.shape[1:] != tok.mask_shape:
-        raise ValueError(
-            f"{tok.name}: batch of masks has shape {tuple(masks.shape)}, expected (B, {', '.join(map(str, tok.mask_shape))})"
-        )
+        expected = ", ".join(map(str, tok.mask_shape))
+        raise ValueError(f"{tok.name}: masks have shape {tuple(masks.shape)}, expected (B, {expected})")
     if masks.dtype.is_floating_point or masks.dtype.is_complex:
         raise ValueError(f"{tok.name}: masks must have an integer or bool dtype, got {masks.dtype}")
     if masks.numel():
@@ -164,7 +162,13 @@ def _encode_flat_torch(
     if budget is not None:
         max_runs = (budget - 1) // k
         fits = rank < max_runs
-        sample, starts, lengths, vals, rank = sample[fits], starts[fits], lengths[fits], vals[fits], rank[fits]
+        sample, starts, lengths, vals, rank = (
+            sample[fits],
+            starts[fits],
+            lengths[fits],
+            vals[fits],
+            rank[fits],
+        )
         counts = torch.clamp(counts, max=max_runs)
     v = tok.vocab
     cols: list[torch.Tensor] = []

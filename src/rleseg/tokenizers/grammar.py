@@ -59,7 +59,9 @@ START, LINE, OFFSET, LENGTH, VALUE, LAC, BAC_LEN, BAC_VALUE, BAC_LAC, DIFF_VALUE
 class Grammar:
     """Constrained-decoding grammar of one tokenizer; see the module docstring."""
 
-    def __init__(self, tok: Tokenizer, *, max_len: int | None = None, device: torch.device | str | None = None):
+    def __init__(
+        self, tok: Tokenizer, *, max_len: int | None = None, device: torch.device | str | None = None
+    ):
         if tok.vocab_size > MAX_GRAMMAR_VOCAB:
             raise ValueError(
                 f"{tok.name}: vocabulary of {tok.vocab_size} tokens is too large for a model or a grammar "
@@ -70,7 +72,7 @@ class Grammar:
         self.max_len = max_len if max_len is not None else tok.max_len
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.monotonic = tok.run_order == "raster"
-        flat = getattr(tok, "flattening")
+        flat = tok.flattening  # type: ignore[attr-defined]  # every scheme with a grammar has one
         self.n = flat.size
         self.line_len = flat.line_len
         self.num_lines = flat.num_lines
@@ -110,8 +112,15 @@ class Grammar:
             return torch.zeros(batch_size, dtype=torch.long, device=self.device)
 
         return GrammarState(
-            pos=z(), done=torch.zeros(batch_size, dtype=torch.bool, device=self.device), phase=z(), cursor=z(),
-            start=z(), line=z(), group_runs=z(), last_class=z(), value=z(),
+            pos=z(),
+            done=torch.zeros(batch_size, dtype=torch.bool, device=self.device),
+            phase=z(),
+            cursor=z(),
+            start=z(),
+            line=z(),
+            group_runs=z(),
+            last_class=z(),
+            value=z(),
         )
 
     def _remaining(self, s: GrammarState) -> torch.Tensor:
@@ -133,7 +142,9 @@ class Grammar:
         lo0 = s.cursor if self.monotonic else torch.zeros_like(s.cursor)
         tok = self.tok
 
-        def allow(name: str, on: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, attr: str = "index") -> None:
+        def allow(
+            name: str, on: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, attr: str = "index"
+        ) -> None:
             r = self._range(name)
             a = self._arange(name)
             if attr == "plus1":
@@ -151,7 +162,9 @@ class Grammar:
                 on &= s.last_class < tok.num_classes
             allow("starts", on, start_lo, torch.full_like(start_lo, self.n - 1))
         elif first == LINE:
-            start_lo = s.cursor if (self.monotonic or isinstance(tok, DiffTokenizer)) else torch.zeros_like(s.cursor)
+            start_lo = (
+                s.cursor if (self.monotonic or isinstance(tok, DiffTokenizer)) else torch.zeros_like(s.cursor)
+            )
             on = room & (start_lo < self.n)
             if isinstance(tok, ClassWiseTokenizer) and self.monotonic:
                 on &= s.last_class < tok.num_classes
@@ -162,8 +175,13 @@ class Grammar:
         elif first in (BAC_LEN, BAC_LAC):
             on = room & (s.cursor < self.n)
             limit = ll - s.cursor % ll
-            allow("lengths" if first == BAC_LEN else "bac_lac", on, torch.ones_like(limit), limit,
-                  "plus1" if first == BAC_LEN else "lac_len")
+            allow(
+                "lengths" if first == BAC_LEN else "bac_lac",
+                on,
+                torch.ones_like(limit),
+                limit,
+                "plus1" if first == BAC_LEN else "lac_len",
+            )
 
         for i, kind in enumerate(self.program):
             if i == 0 and kind in (START, LINE, BAC_LEN, BAC_LAC):
@@ -188,10 +206,16 @@ class Grammar:
 
         if self.grouped:
             closing = at_boundary & (s.group_runs > 0)
-            c_lo = s.last_class + 1 if isinstance(tok, ClassWiseTokenizer) and self.monotonic else torch.ones_like(s.pos)
+            c_lo = (
+                s.last_class + 1
+                if isinstance(tok, ClassWiseTokenizer) and self.monotonic
+                else torch.ones_like(s.pos)
+            )
             allow("classes", closing, c_lo, torch.full_like(c_lo, tok.num_classes), "plus1")
             if "stuff" in self.vocab:
-                allow("stuff", closing, torch.ones_like(c_lo), torch.full_like(c_lo, tok.num_classes), "plus1")
+                allow(
+                    "stuff", closing, torch.ones_like(c_lo), torch.full_like(c_lo, tok.num_classes), "plus1"
+                )
             out[:, EOS] = at_boundary & (s.group_runs == 0)
         else:
             out[:, EOS] = at_boundary
@@ -266,7 +290,7 @@ class Grammar:
         return term
 
     def allowed_next(self, prefixes: torch.Tensor) -> torch.Tensor:
-        """``(B, T)`` token prefixes (optionally starting with the prompt) -> ``(B, V)`` allowed next tokens."""
+        """``(B, T)`` prefixes (optionally starting with the prompt) -> ``(B, V)`` allowed next tokens."""
         p = prefixes.to(self.device)
         state = self.init_state(p.shape[0])
         for j in range(p.shape[1]):
@@ -274,7 +298,9 @@ class Grammar:
         return self.allowed(state)
 
 
-def make_grammar(tok: Tokenizer, *, max_len: int | None = None, device: torch.device | str | None = None) -> Grammar:
+def make_grammar(
+    tok: Tokenizer, *, max_len: int | None = None, device: torch.device | str | None = None
+) -> Grammar:
     """The constrained-decoding grammar of ``tok``; ``max_len`` (default ``tok.max_len``) includes EOS."""
     if not isinstance(tok, (FlatRLETokenizer, GroupedRLETokenizer, BACTokenizer, DiffTokenizer)):
         raise ValueError(f"no grammar for tokenizer {tok.name!r}")
