@@ -1,14 +1,16 @@
 # rleseg: `make demo` and `make test` work on a fresh machine with Python 3.10+, git and make.
-UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+# uv comes from PATH, or from pip (installed on first use) and then runs as `python3 -m uv`.
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
 PY := .venv/bin/python
 SYNC_STAMP := .venv/.synced
 
 .PHONY: setup demo test test-all bench lint clean
 
-$(UV):
-	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
-
-$(SYNC_STAMP): pyproject.toml uv.lock | $(UV)
+$(SYNC_STAMP): pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 	@touch $(SYNC_STAMP)
 
