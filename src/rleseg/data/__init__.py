@@ -1,0 +1,1 @@
+"""Datasets, synthetic data, patches, augmentation and the online-tokenizing DataModule."""
