@@ -32,7 +32,7 @@ class Sample:
 
 @runtime_checkable
 class SegmentationSource(Protocol):
-    """A dataset of :class:`Sample` s with a class list (background first, so ``classes[0]`` is background)."""
+    """A dataset of :class:`Sample` s with a class list (background first: ``classes[0]``)."""
 
     classes: Sequence[str]
 
@@ -45,7 +45,9 @@ def check_sample(sample: Sample, num_classes: int, where: str) -> None:
     """Raise ValueError naming ``where`` when shapes disagree or class ids exceed ``num_classes``."""
     img, mask = sample.image, sample.mask
     if img.dtype != np.uint8 or img.shape[-1] != 3 or img.ndim not in (3, 4):
-        raise ValueError(f"{where}: image must be uint8 (H, W, 3) or (T, H, W, 3), got {img.dtype} {img.shape}")
+        raise ValueError(
+            f"{where}: image must be uint8 (H, W, 3) or (T, H, W, 3), got {img.dtype} {img.shape}"
+        )
     if mask.shape != img.shape[:-1]:
         raise ValueError(f"{where}: mask has shape {mask.shape}, image has {img.shape[:-1]}; they must match")
     if mask.size and (int(mask.min()) < 0 or int(mask.max()) > num_classes):
@@ -55,3 +57,19 @@ def check_sample(sample: Sample, num_classes: int, where: str) -> None:
         raise ValueError(
             f"{where}: instances have shape {sample.instances.shape}, mask has {mask.shape}; they must match"
         )
+
+
+class ListSource:
+    """A :class:`SegmentationSource` over samples already in memory."""
+
+    def __init__(self, samples: Sequence[Sample], classes: Sequence[str]) -> None:
+        if not classes:
+            raise ValueError("classes must list at least the background class")
+        self.samples = list(samples)
+        self.classes = list(classes)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> Sample:
+        return self.samples[index]

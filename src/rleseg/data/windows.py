@@ -1,0 +1,180 @@
+"""A torch Dataset of training or evaluation windows, tokenized online in the loader workers.
+
+Each item is one spatial window of size P (and, for video tokenizers, N frames) of a resized sample,
+augmented for training, with its mask subsampled to the tokenizer's mask size S and its tokens.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from rleseg.data.patches import Window, crop_window, resize_sample, spatial_windows, temporal_windows
+from rleseg.data.sample import Sample, SegmentationSource, check_sample
+from rleseg.data.transforms import AugmentConfig, augment, build_transform
+from rleseg.tokenizers.base import Tokenizer
+from rleseg.tokenizers.resolution import resize_nearest, subsample
+
+
+@dataclass
+class WindowConfig:
+    """Geometry of the windows (paper III-B, IV): resize to I, patches of P, N frames with stride T.
+
+    ``image_size`` (I): longer side after resizing; None keeps the original size.
+    ``patch_size`` (P): window side; None uses the whole (resized) image, padded to a square.
+    ``train_stride``: stride, or (min, max) range of random strides, between training windows
+    (default ``(P // 2, P)``); ``eval_stride``: stride of evaluation windows (default P, no overlap).
+    ``frame_stride`` (T): stride between training clips; evaluation clips use ``eval_frame_stride``
+    (default N, no overlap).
+    """
+
+    image_size: int | None = None
+    patch_size: int | None = None
+    train_stride: int | tuple[int, int] | None = None
+    eval_stride: int | None = None
+    frame_stride: int = 1
+    eval_frame_stride: int | None = None
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+class WindowDataset(Dataset):
+    """Windows of a :class:`SegmentationSource` with online tokenization.
+
+    Items are dicts: ``image`` uint8 ``(3, P, P)`` (``(N, 3, P, P)`` for video tokenizers), ``mask`` int64
+    ``(S, S)`` / ``(N, S, S)`` at the tokenizer's size, ``instances`` the same (zeros when unknown),
+    ``mask_full`` int64 at P, ``tokens`` int64 ``(len,)`` ending with EOS (absent with
+    ``tokenize=False``), ``name`` str.
+    """
+
+    def __init__(
+        self,
+        source: SegmentationSource,
+        tok: Tokenizer,
+        cfg: WindowConfig,
+        *,
+        train: bool,
+        seed: int = 0,
+        epoch: int = 0,
+        tokenize: bool = True,
+        cache_size: int = 16,
+    ) -> None:
+        self.source, self.tok, self.cfg = source, tok, cfg
+        self.train, self.seed, self.tokenize = train, seed, tokenize
+        self.num_classes = len(source.classes) - 1
+        if self.num_classes > tok.num_classes:
+            raise ValueError(
+                f"dataset has {self.num_classes} classes {list(source.classes)[1:]}, tokenizer {tok.name} "
+                f"was built for num_classes={tok.num_classes}"
+            )
+        self.frames = tok.num_frames if len(tok.mask_shape) == 3 else None
+        self._transform = build_transform(cfg.augment)
+        self._cache: OrderedDict[int, Sample] = OrderedDict()
+        self._cache_size = cache_size
+        self._shapes: dict[int, tuple[int, ...]] = {}
+        self.windows: list[Window] = []
+        self.set_epoch(epoch)
+
+    # ----- windows ------------------------------------------------------------------------------------
+    def _resized(self, index: int) -> Sample:
+        if index in self._cache:
+            self._cache.move_to_end(index)
+            return self._cache[index]
+        sample = self.source[index]
+        check_sample(sample, self.num_classes, f"sample {index} ({sample.name})")
+        if self.frames is not None and not sample.is_video:
+            raise ValueError(
+                f"tokenizer {self.tok.name} needs videos, sample {sample.name} is a single image"
+            )
+        if self.frames is None and sample.is_video:
+            raise ValueError(
+                f"tokenizer {self.tok.name} takes single images, sample {sample.name} is a video"
+            )
+        sample = resize_sample(sample, self.cfg.image_size)
+        self._cache[index] = sample
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return sample
+
+    def patch_size_of(self, sample: Sample) -> int:
+        """P for this sample: the configured patch size, or the sample's longer side."""
+        return self.cfg.patch_size or max(sample.mask.shape[-2:])
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the windows of ``epoch`` (random strides for training, fixed for evaluation)."""
+        rng = np.random.default_rng([self.seed, epoch]) if self.train else None
+        windows: list[Window] = []
+        for i in range(len(self.source)):
+            if i not in self._shapes:
+                self._shapes[i] = self._resized(i).mask.shape
+            shape = self._shapes[i]
+            h, w = shape[-2:]
+            p = self.cfg.patch_size or max(h, w)
+            if self.train:
+                stride: int | tuple[int, int] = self.cfg.train_stride or (max(1, p // 2), p)
+            else:
+                stride = self.cfg.eval_stride or p
+            ts = [0]
+            if self.frames is not None:
+                t_stride = (
+                    self.cfg.frame_stride if self.train else (self.cfg.eval_frame_stride or self.frames)
+                )
+                ts = temporal_windows(shape[0], self.frames, t_stride)
+            for t in ts:
+                windows += [Window(i, y, x, t) for y, x in spatial_windows(h, w, p, stride, rng)]
+        self.windows = windows
+        self.epoch = epoch
+
+    # ----- items --------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def window_sample(self, j: int) -> Sample:
+        """Window ``j`` cut (and, for training, augmented) at P, before subsampling to S."""
+        win = self.windows[j]
+        sample = self._resized(win.sample)
+        p = self.patch_size_of(sample)
+        out = crop_window(sample, win.y, win.x, p, win.t, self.frames)
+        if self.train:
+            rng = np.random.default_rng([self.seed, self.epoch, j, 1])
+            out = augment(out, self.cfg.augment, self._transform, rng)
+        return out
+
+    def to_mask_size(self, labels: np.ndarray) -> np.ndarray:
+        """Labels ``(..., P, P)`` -> ``(..., H_S, W_S)`` at the tokenizer's mask size (nearest)."""
+        hs, ws = self.tok.height, self.tok.width
+        p = labels.shape[-1]
+        if p % ws == 0 and labels.shape[-2] % hs == 0 and p // ws == labels.shape[-2] // hs:
+            return subsample(labels, p // ws)
+        return resize_nearest(labels, (hs, ws))
+
+    def __getitem__(self, j: int) -> dict[str, Any]:
+        win = self.window_sample(j)
+        mask = self.to_mask_size(win.mask).astype(np.int64)
+        inst = (
+            np.zeros_like(mask)
+            if win.instances is None
+            else self.to_mask_size(win.instances).astype(np.int64)
+        )
+        image = torch.from_numpy(win.image)
+        image = image.permute(0, 3, 1, 2) if win.is_video else image.permute(2, 0, 1)
+        item: dict[str, Any] = {
+            "image": image.contiguous(),
+            "mask": torch.from_numpy(mask),
+            "instances": torch.from_numpy(inst),
+            "mask_full": torch.from_numpy(win.mask.astype(np.int64)),
+            "name": win.name,
+        }
+        if self.tokenize:
+            rng = (
+                np.random.default_rng([self.seed, self.epoch, j, 2])
+                if self.tok.run_order == "random"
+                else None
+            )
+            x = (mask, inst) if self.tok.instance_aware else mask
+            item["tokens"] = torch.from_numpy(self.tok.encode(x, rng=rng))
+        return item

@@ -1,0 +1,105 @@
+"""The DataModule: train-ready batches whose tokens decode back to the batch's masks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rleseg.data.datamodule import RLESegDataModule
+from rleseg.data.sample import ListSource, Sample
+from rleseg.data.weights import token_weights
+from rleseg.data.windows import WindowConfig, WindowDataset
+from rleseg.tokenizers import EOS, PAD, create_tokenizer
+from rleseg.tokenizers.batch import decode_batch
+
+
+def blocks_source(num: int = 3, h: int = 90, w: int = 120, frames: int | None = None) -> ListSource:
+    """Samples with two rectangular cells of classes 1 and 2, each its own instance."""
+    samples = []
+    rng = np.random.default_rng(0)
+    for i in range(num):
+        mask = np.zeros((h, w), np.int64)
+        y, x = rng.integers(0, h - 40), rng.integers(0, w - 60)
+        mask[y : y + 30, x : x + 40] = 1
+        mask[h - 35 : h - 5, w - 50 : w - 10] = 2
+        inst = np.where(mask == 1, 4, np.where(mask == 2, 9, 0))
+        image = np.stack([mask * 100, inst * 20, np.full_like(mask, 50)], -1).astype(np.uint8)
+        if frames:
+            mask, inst, image = (np.repeat(a[None], frames, 0) for a in (mask, inst, image))
+        samples.append(Sample(image, mask, inst, f"block{i}"))
+    return ListSource(samples, ["background", "a", "b"])
+
+
+@pytest.mark.parametrize("scheme", ["lac", "multiclass", "cw", "iw", "bac", "diff"])
+def test_batches_are_train_ready_and_tokens_decode_to_the_masks(scheme: str) -> None:
+    tok = create_tokenizer(scheme, mask_size=20, num_classes=2)
+    dm = RLESegDataModule(
+        tok, blocks_source(), windows=WindowConfig(patch_size=60), batch_size=4, max_len=256
+    )
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["image"].shape == (4, 3, 60, 60) and batch["image"].dtype == torch.uint8
+    assert batch["mask"].shape == (4, 20, 20) and batch["mask_full"].shape == (4, 60, 60)
+    assert batch["targets"].shape == batch["inputs"].shape == batch["weights"].shape == (4, 256)
+    decoded = decode_batch(tok, batch["targets"])
+    masks = decoded[0] if tok.instance_aware else decoded
+    assert torch.equal(masks, batch["mask"])
+    # the subsampled mask still follows the image: red channel = mask * 100 at the window's cell centres
+    red = batch["image"][:, 0, 1::3, 1::3]
+    assert torch.equal(red.long(), batch["mask"] * 100)
+
+
+def test_video_tokenizers_get_clips_of_n_frames() -> None:
+    tok = create_tokenizer("tac", mask_size=15, num_classes=2, num_frames=2)
+    source = blocks_source(2, 60, 75, frames=5)
+    dm = RLESegDataModule(tok, source, windows=WindowConfig(patch_size=45, train_stride=45), batch_size=3)
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["image"].shape == (3, 2, 3, 45, 45)
+    assert batch["mask"].shape == (3, 2, 15, 15)
+    # per video: 4 clips of 2 frames (stride T=1 over 5 frames) x 2 x 2 windows of 45 over 60 x 75
+    assert len(dm.datasets["train"]) == 2 * 4 * 4
+
+
+def test_training_windows_change_with_the_epoch_and_evaluation_windows_do_not() -> None:
+    tok = create_tokenizer("lac", mask_size=10, num_classes=2)
+    cfg = WindowConfig(patch_size=30, train_stride=(5, 30))
+    train = WindowDataset(blocks_source(), tok, cfg, train=True)
+    first = list(train.windows)
+    train.set_epoch(1)
+    assert train.windows != first
+    evaluation = WindowDataset(blocks_source(), tok, cfg, train=False)
+    before = list(evaluation.windows)
+    evaluation.set_epoch(3)
+    assert evaluation.windows == before
+
+
+def test_loader_without_tokenization_skips_tokens() -> None:
+    tok = create_tokenizer("lac", mask_size=30, num_classes=2)
+    dm = RLESegDataModule(tok, blocks_source(), batch_size=2, tokenize=False)
+    batch = next(iter(dm.train_dataloader()))
+    assert "targets" not in batch and batch["mask"].shape == (2, 30, 30)
+
+
+def test_dataset_and_tokenizer_must_agree() -> None:
+    with pytest.raises(ValueError, match="num_classes=1"):
+        WindowDataset(blocks_source(), create_tokenizer("binary", mask_size=10), WindowConfig(), train=False)
+    with pytest.raises(ValueError, match="needs videos"):
+        tok = create_tokenizer("tac", mask_size=10, num_classes=2)
+        WindowDataset(blocks_source(), tok, WindowConfig(), train=False)
+
+
+def test_weights_ignore_pad_and_equalise_class_tokens() -> None:
+    tok = create_tokenizer("cw", mask_size=8, num_classes=2)
+    mask = np.zeros((8, 8), np.int64)
+    mask[0, :3] = 1
+    mask[2, :2] = mask[4, :2] = 2
+    tokens = tok.encode(mask)  # (s, l) c1  (s, l) (s, l) c2  EOS
+    targets = torch.full((1, tokens.size + 2), PAD)
+    targets[0, : tokens.size] = torch.from_numpy(tokens)
+    w = token_weights(tok, targets, eos_weight=0.5)[0].tolist()
+    assert w == [1, 1, 2, 1, 1, 1, 1, 4, 0.5, 0, 0]
+    assert token_weights(tok, targets, class_weight="none")[0, 2] == 1
+    assert token_weights(tok, targets, class_weight=3.0)[0, 7] == 3
+    assert targets[0, 8] == EOS
+    with pytest.raises(ValueError, match="class_weight"):
+        token_weights(tok, targets, class_weight="loud")
