@@ -1,0 +1,41 @@
+"""Segmentation metrics of the paper (section V-B) from a confusion matrix; see :mod:`.confusion`."""
+
+from rleseg.metrics.confusion import (
+    ConfusionMatrix,
+    class_agnostic,
+    confusion_matrix,
+    fw_iu,
+    fw_precision,
+    fw_recall,
+    mean_dice,
+    mean_precision,
+    mean_recall,
+    miou,
+    per_class_dice,
+    per_class_iou,
+    per_class_precision,
+    per_class_recall,
+    pix_acc,
+    present_classes,
+    segmentation_metrics,
+)
+
+__all__ = [
+    "ConfusionMatrix",
+    "class_agnostic",
+    "confusion_matrix",
+    "fw_iu",
+    "fw_precision",
+    "fw_recall",
+    "mean_dice",
+    "mean_precision",
+    "mean_recall",
+    "miou",
+    "per_class_dice",
+    "per_class_iou",
+    "per_class_precision",
+    "per_class_recall",
+    "pix_acc",
+    "present_classes",
+    "segmentation_metrics",
+]
