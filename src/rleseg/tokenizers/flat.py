@@ -262,6 +262,11 @@ class TACTokenizer(VideoFlatTokenizer):
         return flattening_2d((self.height, self.width), self.order)
 
     def _make_value_codec(self) -> ValueCodec:
+        if self.classes != "token":  # the value token layout is fixed by the scheme; don't ignore the option
+            raise ValueError(
+                f"{self.name}: classes must be 'token', got {self.classes!r}; the value tokens are fixed by the "
+                "scheme ('tac': a TAC class token, 'ltac': one token per TAC class and length)"
+            )
         return ValueCodec(self.value_mode, self.flattening.line_len, self.num_tac_classes, self.name)
 
     def _labels(self, mask: np.ndarray) -> np.ndarray:
