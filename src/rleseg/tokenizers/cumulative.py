@@ -100,11 +100,20 @@ class BACTokenizer(CumulativeTokenizer):
             cols = np.stack([lengths - 1 + self.vocab["lengths"].start, values + self.vocab["bac_classes"].start], 1)
         else:
             cols = (values * ll + lengths - 1 + self.vocab["bac_lac"].start)[:, None]
-        return cols.reshape(-1), r
+        return cols.reshape(-1), int(np.count_nonzero(values))  # background runs are not counted as runs
 
     def _truncate(self, body: np.ndarray, budget: int, mask: Any) -> tuple[np.ndarray, int]:
-        runs = budget // self.tokens_per_run
-        return body[: runs * self.tokens_per_run], runs
+        """Keep whole (length, class) tuples that fit, ending on a foreground run (trailing background is
+        implicit, as in the full encoding); returns the body and its number of foreground runs."""
+        k = self.tokens_per_run
+        tuples = body[: (budget // k) * k].reshape(-1, k)
+        if self.classes == "token":
+            values = tuples[:, 1] - self.vocab["bac_classes"].start
+        else:
+            values = (tuples[:, 0] - self.vocab["bac_lac"].start) // self.flattening.line_len
+        fg = np.flatnonzero(values != 0)
+        r = int(fg[-1]) + 1 if fg.size else 0
+        return tuples[:r].reshape(-1), int(fg.size)
 
     def _decode_body(self, body: np.ndarray, info: DecodeInfo) -> np.ndarray:
         ll, n = self.flattening.line_len, self.flattening.size
