@@ -239,15 +239,23 @@ class InstanceWiseTokenizer(GroupedRLETokenizer):
         if on_bg.any():
             bad = int(inst[on_bg][0])
             raise ValueError(f"iw: instance {bad} covers background pixels (class 0); every instance needs a class")
-        ids = inst[inst > 0]
-        if ids.size:
-            pairs = np.unique(ids * (self.num_classes + 1) + cls[inst > 0])
+        # compact ids 1..K (0 stays 0), so the arithmetic here and in encoding cannot overflow for huge ids
+        ids, compact = np.unique(inst, return_inverse=True)
+        if ids[0] != 0:
+            ids = np.concatenate([[0], ids])  # compact id -> original id
+            compact = compact + 1
+        compact = compact.reshape(inst.shape)
+        fg = compact > 0
+        if fg.any():
+            pairs = np.unique(compact[fg] * (self.num_classes + 1) + cls[fg])
             inst_of_pair = pairs // (self.num_classes + 1)
             if np.unique(inst_of_pair).size != pairs.size:
                 dup = inst_of_pair[np.flatnonzero(np.diff(inst_of_pair) == 0)[0]]
                 found = sorted((pairs[inst_of_pair == dup] % (self.num_classes + 1)).tolist())
-                raise ValueError(f"iw: instance {int(dup)} has pixels of several classes {found}; expected one")
-        return classes, instances
+                raise ValueError(
+                    f"iw: instance {int(ids[dup])} has pixels of several classes {found}; expected one"
+                )
+        return classes, compact
 
     def _encode_body(
         self, mask: tuple[np.ndarray, np.ndarray], rng: np.random.Generator | None
