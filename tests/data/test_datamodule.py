@@ -34,9 +34,8 @@ def blocks_source(num: int = 3, h: int = 90, w: int = 120, frames: int | None = 
 @pytest.mark.parametrize("scheme", ["lac", "multiclass", "cw", "iw", "bac", "diff"])
 def test_batches_are_train_ready_and_tokens_decode_to_the_masks(scheme: str) -> None:
     tok = create_tokenizer(scheme, mask_size=20, num_classes=2)
-    dm = RLESegDataModule(
-        tok, blocks_source(), windows=WindowConfig(patch_size=60), batch_size=4, max_len=256
-    )
+    windows = WindowConfig(patch_size=60)
+    dm = RLESegDataModule(tok, blocks_source(), windows=windows, batch_size=4, max_len=256, pad_to_max_len=True)
     batch = next(iter(dm.train_dataloader()))
     assert batch["image"].shape == (4, 3, 60, 60) and batch["image"].dtype == torch.uint8
     assert batch["mask"].shape == (4, 20, 20) and batch["mask_full"].shape == (4, 60, 60)
@@ -71,6 +70,13 @@ def test_training_windows_change_with_the_epoch_and_evaluation_windows_do_not() 
     before = list(evaluation.windows)
     evaluation.set_epoch(3)
     assert evaluation.windows == before
+
+
+def test_batches_are_padded_to_their_longest_sequence_by_default() -> None:
+    tok = create_tokenizer("lac", mask_size=20, num_classes=2)
+    dm = RLESegDataModule(tok, blocks_source(), windows=WindowConfig(patch_size=60), batch_size=4, max_len=256)
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["targets"].shape[1] == int(batch["lengths"].max()) < 256
 
 
 def test_loader_without_tokenization_skips_tokens() -> None:

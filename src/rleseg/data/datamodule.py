@@ -49,7 +49,8 @@ class RLESegDataModule(L.LightningDataModule):
     """Train/val/test windows of any :class:`SegmentationSource`, tokenized online with ``tok``.
 
     ``max_len`` (default ``tok.max_len``) is the token budget L including EOS: sequences are cut at a run
-    boundary to fit and batches are padded to L, so every batch has the same shape. Training windows are
+    boundary to fit. Batches are padded to their longest sequence, or to L with ``pad_to_max_len`` (every
+    batch the same shape, for compiled models and for measuring memory at a given L). Training windows are
     drawn anew each epoch when the trainer reloads dataloaders (``reload_dataloaders_every_n_epochs=1``).
     """
 
@@ -69,6 +70,7 @@ class RLESegDataModule(L.LightningDataModule):
         class_weight: str | float = "equalize",
         seed: int = 0,
         tokenize: bool = True,
+        pad_to_max_len: bool = False,
     ) -> None:
         super().__init__()
         if max_len is not None:
@@ -81,6 +83,7 @@ class RLESegDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.eos_weight, self.class_weight = eos_weight, class_weight
         self.seed, self.tokenize = seed, tokenize
+        self.pad_to_max_len = pad_to_max_len
         self.datasets: dict[str, WindowDataset] = {}
 
     def setup(self, stage: str | None = None) -> None:
@@ -102,7 +105,7 @@ class RLESegDataModule(L.LightningDataModule):
         return partial(
             collate_windows,
             tok=self.tok,
-            pad_to=self.tok.max_len,
+            pad_to=self.tok.max_len if self.pad_to_max_len else None,
             eos_weight=self.eos_weight,
             class_weight=self.class_weight,
         )

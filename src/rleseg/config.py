@@ -1,0 +1,230 @@
+"""Typed configuration: dataclasses hold every default; YAML files and dotted ``key=value`` overrides go on top.
+
+>>> cfg = load_config("configs/demo.yaml", ["train.max_epochs=3", "tokenizer.name=multiclass"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rleseg.models.pix2seq import ModelConfig
+
+
+@dataclass
+class TokenizerConfig:
+    """The tokenization scheme and its options (see ``rleseg.tokenizers.create_tokenizer``).
+
+    ``num_classes``: None takes the dataset's class count; ``num_frames``: None keeps the scheme's default
+    (1 for images, 2 for video schemes). ``max_len``: the token budget L (incl. EOS).
+    """
+
+    name: str = "lac"
+    mask_size: int = 80
+    num_classes: int | None = None
+    order: str = "row"
+    starts: str = "1d"
+    num_frames: int | None = None
+    classes: str = "token"
+    run_order: str = "raster"
+    max_len: int = 512
+
+
+@dataclass
+class AugmentSection:
+    """Random geometric augmentation of training windows."""
+
+    rot90: bool = True
+    degrees: float = 0.0
+    hflip: float = 0.5
+    vflip: float = 0.5
+
+
+@dataclass
+class DataSection:
+    """Where the data comes from and how windows are cut (paper I, P, strides; N frames with stride T).
+
+    ``source``: ``"synthetic-cells"``, ``"synthetic-cells-video"`` or a dataset path (any format that
+    ``rleseg.data.formats.open_dataset`` detects, with ``train``/``val``/``test`` splits).
+    """
+
+    source: str = "synthetic-cells"
+    format: str = "auto"
+    train_split: str = "train"
+    val_split: str = "val"
+    test_split: str = "test"
+    synthetic_size: int = 320
+    synthetic_counts: list[int] = field(default_factory=lambda: [48, 12, 12])
+    synthetic_frames: int = 8
+    image_size: int | None = None
+    patch_size: int | None = 640
+    train_stride: list[int] | None = None
+    eval_stride: int | None = None
+    frame_stride: int = 1
+    eval_frame_stride: int | None = None
+    augment: AugmentSection = field(default_factory=AugmentSection)
+    batch_size: int = 8
+    eval_batch_size: int | None = None
+    num_workers: int = 0
+    eos_weight: float = 1.0
+    class_weight: str = "equalize"
+
+
+@dataclass
+class TrainSection:
+    """Optimisation and the Lightning trainer (accelerator, devices, strategy, precision)."""
+
+    max_epochs: int = 100
+    max_steps: int = -1
+    max_time_minutes: float | None = None
+    lr: float = 3e-4
+    backbone_lr: float | None = None
+    weight_decay: float = 0.05
+    warmup_fraction: float = 0.05
+    grad_clip: float = 1.0
+    precision: str = "auto"
+    accelerator: str = "auto"
+    devices: str = "auto"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    val_every_n_epochs: int = 1
+    val_max_batches: int | None = None
+    log_every_n_steps: int = 10
+    seed: int = 0
+    out_dir: str = "runs/default"
+    progress: bool = True
+
+
+@dataclass
+class GenerationSection:
+    """How tokens are generated at validation and prediction time (paper: top-p 0.4 sampling)."""
+
+    greedy: bool = True
+    temperature: float = 1.0
+    top_p: float | None = None
+    constrained: bool = True
+
+
+@dataclass
+class Config:
+    """Everything a run needs; ``to_dict`` is stored in every checkpoint."""
+
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataSection = field(default_factory=DataSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    generation: GenerationSection = field(default_factory=GenerationSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested plain dict (YAML-safe)."""
+        return asdict(self)
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Convert a YAML/override value to the field's type hint, with an error naming ``where``."""
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        if not isinstance(value, dict):
+            raise ValueError(f"config {where}: expected a mapping, got {value!r}")
+        return from_dict(hint, value, where)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except ValueError as err:
+                errors.append(str(err))
+        raise ValueError(f"config {where}: {value!r} fits none of {hint}")
+    if origin is list:
+        (inner,) = typing.get_args(hint)
+        if isinstance(value, str):
+            value = yaml.safe_load(value)
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"config {where}: expected a list, got {value!r}")
+        return [_coerce(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ValueError(f"config {where}: expected true or false, got {value!r}")
+    if hint in (int, float):
+        if isinstance(value, bool):
+            raise ValueError(f"config {where}: expected a number, got {value!r}")
+        try:
+            number = hint(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"config {where}: expected {hint.__name__}, got {value!r}") from None
+        if hint is int and isinstance(value, float) and value != number:
+            raise ValueError(f"config {where}: expected an integer, got {value!r}")
+        return number
+    if hint is str:
+        if isinstance(value, (dict, list)):
+            raise ValueError(f"config {where}: expected a string, got {value!r}")
+        return str(value)
+    return value
+
+
+def from_dict(cls: type, data: dict[str, Any], where: str = "") -> Any:
+    """Build dataclass ``cls`` from a (partial) nested dict; unknown keys raise ValueError naming them."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"config {where or 'root'}: unknown key(s) {sorted(unknown)}; known: {sorted(names)}")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}".lstrip(".")) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def apply_override(tree: dict[str, Any], override: str) -> None:
+    """Apply one ``a.b.c=value`` override to a nested dict (value parsed as YAML)."""
+    if "=" not in override:
+        raise ValueError(f"override {override!r} must look like section.key=value")
+    key, raw = override.split("=", 1)
+    parts = key.strip().split(".")
+    node = tree
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"override {override!r}: {p} is not a section")
+    node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Defaults, then the YAML file at ``path`` (if any), then the dotted overrides."""
+    tree: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ValueError(f"config file {p} does not exist")
+        try:
+            loaded = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ValueError(f"config file {p} is not valid YAML: {err}") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"config file {p} must hold a mapping of sections, got {type(loaded).__name__}")
+        tree = loaded
+    for o in overrides or []:
+        apply_override(tree, o)
+    return from_dict(Config, tree)
+
+
+def save_config(cfg: Config, path: str | Path) -> None:
+    """Write ``cfg`` as YAML (atomically)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    tmp.replace(p)

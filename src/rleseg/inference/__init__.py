@@ -1,0 +1,1 @@
+"""Inference: token generation (sampling, constrained decoding) and stitching of window predictions."""

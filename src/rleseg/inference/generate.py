@@ -1,0 +1,96 @@
+"""Batched autoregressive generation with a key/value cache, EOS stopping and constrained decoding.
+
+Every sequence stops at its EOS; once all have stopped, generation ends (no fixed L steps). With a grammar
+(on by default) the logits of tokens the grammar forbids are masked out, so every sequence decodes with
+nothing dropped. Sampling: greedy, temperature, and nucleus (top-p; the paper uses 0.4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rleseg.models.pix2seq import Pix2SeqModel
+from rleseg.tokenizers.grammar import Grammar
+from rleseg.tokenizers.vocab import EOS, PAD, PROMPT
+
+
+@dataclass
+class SamplingConfig:
+    """How the next token is chosen: ``greedy`` argmax, or sampling with ``temperature`` and ``top_p``."""
+
+    greedy: bool = True
+    temperature: float = 1.0
+    top_p: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+
+
+def choose_tokens(logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Generator | None) -> torch.Tensor:
+    """Next tokens ``(B,)`` from logits ``(B, V)`` (already masked with -inf where forbidden)."""
+    if cfg.greedy:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(logits.float() / cfg.temperature, dim=-1)
+    if cfg.top_p is not None and cfg.top_p < 1:
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        keep = sorted_p.cumsum(-1) - sorted_p < cfg.top_p  # always keeps the most likely token
+        sorted_p = sorted_p * keep
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+@torch.no_grad()
+def generate(
+    model: Pix2SeqModel,
+    images: torch.Tensor,
+    max_len: int,
+    *,
+    grammar: Grammar | None = None,
+    sampling: SamplingConfig | None = None,
+    use_cache: bool = True,
+    stop_at_eos: bool = True,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Generate token sequences for a batch of images: ``(B, 3, H, W)`` or clips -> ``(B, T <= max_len)``.
+
+    Each row holds the generated tokens, EOS, then PAD. ``use_cache=False`` re-runs the decoder over the
+    whole prefix at every step and ``stop_at_eos=False`` always runs ``max_len`` steps (the reference
+    implementation's behaviour, kept for comparison and tests).
+    """
+    sampling = sampling or SamplingConfig()
+    b = images.shape[0]
+    device = images.device
+    memory = model.encode(images)
+    state = grammar.init_state(b) if grammar is not None else None
+    cache = model.new_cache() if use_cache else None
+    prefix = torch.full((b, 1), PROMPT, dtype=torch.long, device=device)
+    out = torch.full((b, max_len), PAD, dtype=torch.long, device=device)
+    done = torch.zeros(b, dtype=torch.bool, device=device)
+    steps = 0
+    for step in range(max_len):
+        if cache is not None:
+            logits = model.decode_step(prefix[:, -1:], memory, cache, offset=step)
+        else:
+            logits = model.decode(prefix, memory)[:, -1]
+        logits = logits.float()
+        if state is not None and grammar is not None:
+            allowed = grammar.allowed(state).to(device)
+            logits = logits.masked_fill(~allowed, float("-inf"))
+        if step == max_len - 1 and state is None:
+            logits[:, EOS] = float("inf")  # the budget ends: close every sequence
+        nxt = choose_tokens(logits, sampling, generator)
+        nxt = torch.where(done, torch.full_like(nxt, PAD), nxt)
+        out[:, step] = nxt
+        if state is not None and grammar is not None:
+            state = grammar.step(state, nxt)
+        done |= (nxt == EOS) | (nxt == PAD)
+        prefix = torch.cat([prefix, nxt[:, None]], dim=1)
+        steps = step + 1
+        if stop_at_eos and bool(done.all()):
+            break
+    return out[:, :steps]

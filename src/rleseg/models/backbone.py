@@ -1,0 +1,82 @@
+"""Image backbone: any timm model with ``features_only``, its deepest feature map projected to the model width."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import timm
+import torch
+from torch import nn
+
+
+class Backbone(nn.Module):
+    """timm CNN/ViT features -> ``(B, D, h, w)`` at the model width ``D``.
+
+    ``images``: ``(B, 3, H, W)`` uint8 or float in [0, 255]; normalised with the backbone's own mean/std.
+    ``pretrained``: timm weights (needs network) or a path to a local weights file; ``frozen``: no gradient
+    flows into the backbone and its batch norms stay in eval mode (the paper's frozen-backbone setting).
+    ``out_index``: which feature level to use (default the deepest).
+    """
+
+    def __init__(
+        self,
+        name: str = "resnet50",
+        dim: int = 256,
+        *,
+        pretrained: bool | str = False,
+        frozen: bool = False,
+        out_index: int = -1,
+    ) -> None:
+        super().__init__()
+        local = isinstance(pretrained, str) and pretrained != ""
+        try:
+            self.body = timm.create_model(
+                name, pretrained=bool(pretrained) and not local, features_only=True, out_indices=(out_index,)
+            )
+        except RuntimeError as err:
+            raise ValueError(f"cannot build timm backbone {name!r}: {err}") from err
+        if local:
+            self._load_local(Path(str(pretrained)))
+        info: Any = self.body.feature_info
+        self.channels: int = info.channels()[-1]
+        self.stride: int = info.reduction()[-1]
+        cfg: dict[str, Any] = dict(getattr(self.body, "pretrained_cfg", None) or {})
+        mean = cfg.get("mean", (0.485, 0.456, 0.406))
+        std = cfg.get("std", (0.229, 0.224, 0.225))
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1) * 255, persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1) * 255, persistent=False)
+        self.proj = nn.Conv2d(self.channels, dim, 1)
+        self.frozen = frozen
+        if frozen:
+            self.body.requires_grad_(False)
+
+    def _load_local(self, path: Path) -> None:
+        if not path.is_file():
+            raise ValueError(f"backbone weights file {path} does not exist")
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        missing, unexpected = self.body.load_state_dict(state, strict=False)
+        if len(missing) > len(state) // 2:
+            raise ValueError(f"{path}: weights do not match this backbone ({len(missing)} tensors missing)")
+
+    def train(self, mode: bool = True) -> Backbone:
+        super().train(mode)
+        if self.frozen:
+            self.body.eval()
+        return self
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` -> ``(B, D, H / stride, W / stride)``."""
+        mean, std = cast(torch.Tensor, self.mean), cast(torch.Tensor, self.std)
+        x = (images.float() - mean) / std
+        if self.frozen:
+            with torch.no_grad():
+                feats = self.body(x)[-1]
+        else:
+            feats = self.body(x)[-1]
+        return self.proj(feats)

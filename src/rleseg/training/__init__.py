@@ -1,0 +1,1 @@
+"""Training: the Lightning task, its schedule, atomic checkpoints and the run builder."""

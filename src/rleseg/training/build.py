@@ -1,0 +1,156 @@
+"""Build a run from a :class:`Config`: data sources, tokenizer, DataModule, task and Lightning trainer."""
+
+from __future__ import annotations
+
+import inspect
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
+from lightning.pytorch.loggers import CSVLogger
+
+from rleseg.config import Config
+from rleseg.data.datamodule import RLESegDataModule
+from rleseg.data.sample import SegmentationSource
+from rleseg.data.transforms import AugmentConfig
+from rleseg.data.windows import WindowConfig
+from rleseg.tokenizers import Tokenizer, create_tokenizer, tokenizer_class
+from rleseg.training.checkpoint_io import AtomicCheckpointIO
+
+SPLITS = ("train", "val", "test")
+
+
+def build_sources(cfg: Config) -> dict[str, SegmentationSource]:
+    """The train/val/test sources named by ``cfg.data.source`` (synthetic or a dataset folder)."""
+    d = cfg.data
+    if d.source in ("synthetic-cells", "synthetic-cells-video"):
+        from rleseg.data.synthetic import SyntheticCells, SyntheticCellVideos
+
+        counts = dict(zip(SPLITS, d.synthetic_counts, strict=True))
+        if d.source == "synthetic-cells":
+            return {
+                s: SyntheticCells(cast(Any, s), num_images=counts[s], size=d.synthetic_size, seed=cfg.train.seed)
+                for s in SPLITS
+            }
+        return {
+            s: SyntheticCellVideos(
+                cast(Any, s),
+                num_videos=counts[s],
+                num_frames=d.synthetic_frames,
+                size=d.synthetic_size,
+                seed=cfg.train.seed,
+            )
+            for s in SPLITS
+        }
+    from rleseg.data.formats import open_dataset
+
+    root = Path(d.source)
+    if not root.exists():
+        raise ValueError(f"data.source {root} does not exist (expected a dataset folder or 'synthetic-cells')")
+    out: dict[str, SegmentationSource] = {}
+    for split, name in zip(SPLITS, (d.train_split, d.val_split, d.test_split), strict=True):
+        try:
+            out[split] = cast(SegmentationSource, open_dataset(root, d.format, split=name))
+        except ValueError:
+            if split == "train":
+                raise
+    return out
+
+
+def params_default(key: str) -> Any:
+    """The option values that mean "not set" for schemes without that option."""
+    return {"order": "row", "starts": "1d", "classes": "token", "run_order": "raster"}.get(key)
+
+
+def build_tokenizer(cfg: Config, num_classes: int) -> Tokenizer:
+    """The tokenizer of ``cfg.tokenizer``; ``num_classes`` fills in an unset class count."""
+    t = cfg.tokenizer
+    kwargs: dict[str, Any] = {
+        "mask_size": t.mask_size,
+        "num_classes": t.num_classes or num_classes,
+        "max_len": t.max_len,
+    }
+    params = inspect.signature(tokenizer_class(t.name).__init__).parameters
+    for key in ("order", "starts", "num_frames", "classes", "run_order"):
+        value = getattr(t, key)
+        if value is None:
+            continue
+        if key in params:
+            kwargs[key] = value
+        elif value != params_default(key):
+            raise ValueError(f"tokenizer {t.name!r} has no option {key} (got {key}={value!r})")
+    return create_tokenizer(t.name, **kwargs)
+
+
+def build_datamodule(cfg: Config, tok: Tokenizer, sources: dict[str, SegmentationSource]) -> RLESegDataModule:
+    """The DataModule with the config's windows, augmentation and batch settings."""
+    d = cfg.data
+    windows = WindowConfig(
+        image_size=d.image_size,
+        patch_size=d.patch_size,
+        train_stride=tuple(d.train_stride) if d.train_stride else None,  # type: ignore[arg-type]
+        eval_stride=d.eval_stride,
+        frame_stride=d.frame_stride,
+        eval_frame_stride=d.eval_frame_stride,
+        augment=AugmentConfig(d.augment.rot90, d.augment.degrees, d.augment.hflip, d.augment.vflip),
+    )
+    return RLESegDataModule(
+        tok,
+        sources.get("train"),
+        sources.get("val"),
+        sources.get("test"),
+        windows=windows,
+        batch_size=d.batch_size,
+        eval_batch_size=d.eval_batch_size,
+        num_workers=d.num_workers,
+        eos_weight=d.eos_weight,
+        class_weight=d.class_weight,
+        seed=cfg.train.seed,
+    )
+
+
+def build_trainer(cfg: Config, out_dir: Path, *, extra_callbacks: list[Any] | None = None) -> L.Trainer:
+    """A Lightning trainer: checkpoints (last and best val dice) written atomically, CSV logs, progress bar."""
+    t = cfg.train
+    precision = t.precision
+    if precision == "auto":
+        precision = "bf16-mixed" if torch.cuda.is_available() else "32-true"
+    callbacks: list[Any] = [
+        ModelCheckpoint(
+            dirpath=out_dir / "checkpoints",
+            filename="best",
+            monitor="val/dice",
+            mode="max",
+            save_last=True,
+            save_top_k=1,
+        ),
+        LearningRateMonitor(logging_interval="step"),
+    ]
+    if t.progress:
+        callbacks.append(RichProgressBar(leave=True))
+    callbacks += extra_callbacks or []
+    devices: Any = t.devices if t.devices == "auto" else int(t.devices)
+    return L.Trainer(
+        max_epochs=t.max_epochs,
+        max_steps=t.max_steps,
+        max_time=timedelta(minutes=t.max_time_minutes) if t.max_time_minutes else None,
+        accelerator=t.accelerator,
+        devices=devices,
+        strategy=t.strategy,
+        num_nodes=t.num_nodes,
+        precision=precision,  # type: ignore[arg-type]
+        gradient_clip_val=t.grad_clip,
+        check_val_every_n_epoch=t.val_every_n_epochs,
+        log_every_n_steps=t.log_every_n_steps,
+        reload_dataloaders_every_n_epochs=1,
+        default_root_dir=str(out_dir),
+        logger=CSVLogger(str(out_dir), name="logs", version=""),
+        callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
+        enable_progress_bar=t.progress,
+        enable_model_summary=False,
+        deterministic=False,
+    )
