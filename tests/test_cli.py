@@ -35,9 +35,7 @@ def test_vocab_prints_the_paper_number(tmp_path: Path) -> None:
     res = runner.invoke(app, ["vocab", "-S", "80", "-C", "2", "-s", "lac,multiclass"], env=WIDE)
     assert res.exit_code == 0, res.output
     assert "6,560" in res.output and "6,482" in res.output  # paper III-C
-    res = runner.invoke(
-        app, ["vocab", "--S", "80", "--C", "1,2", "--N", "2,3,4", "--out", str(tmp_path)], env=WIDE
-    )
+    res = runner.invoke(app, ["vocab", "--S", "80", "--C", "1,2", "--N", "2,3,4", "--out", str(tmp_path)], env=WIDE)
     assert res.exit_code == 0, res.output
     rows = _rows(tmp_path / "vocab.csv")
     tac = [r for r in rows if r["scheme"] == "tac" and r["C"] == "1"]
@@ -146,9 +144,7 @@ def test_demo_rows_and_data_are_deterministic() -> None:
     assert same_partition(i1, i1 * 3) and not same_partition(i1, (i1 > 0).astype(int))
 
 
-@pytest.mark.parametrize(
-    "argv", [["-m", "rleseg", "--help"], ["-m", "rleseg.cli", "vocab", "-S", "8", "-s", "lac"]]
-)
+@pytest.mark.parametrize("argv", [["-m", "rleseg", "--help"], ["-m", "rleseg.cli", "vocab", "-S", "8", "-s", "lac"]])
 def test_module_entry_points(argv: list[str]) -> None:
     res = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr

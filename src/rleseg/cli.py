@@ -380,9 +380,7 @@ def stats(
         console.print(table)
     loss_rows = subs.rows() if subs is not None else []
     if subs is not None:
-        console.print(
-            "\n[bold]Metric loss from subsampling[/bold]: window vs upsample(subsample(window)), in %"
-        )
+        console.print("\n[bold]Metric loss from subsampling[/bold]: window vs upsample(subsample(window)), in %")
         console.print(_loss_table(loss_rows))
     if out is not None:
         written = [
@@ -412,12 +410,8 @@ def vocab(
     schemes: Annotated[
         str | None, typer.Option("--schemes", "-s", help="Comma-separated schemes (default: all registered).")
     ] = None,
-    max_vocab: Annotated[
-        int, typer.Option("--max-vocab", min=1, help="Flag vocabularies with V >= this.")
-    ] = 32_000,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Folder for vocab.csv and vocab.json.")
-    ] = None,
+    max_vocab: Annotated[int, typer.Option("--max-vocab", min=1, help="Flag vocabularies with V >= this.")] = 32_000,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for vocab.csv and vocab.json.")] = None,
 ) -> None:
     """Vocabulary sizes by token range for given S, C and N, like the paper's Tables 7-10 (no data needed)."""
     from rleseg.tokenizers import list_tokenizers
@@ -455,9 +449,7 @@ def vocab(
 def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic masks.")] = 0,
     mask_size: Annotated[int, typer.Option("--mask-size", "-S", min=4, help="S: synthetic mask size.")] = 80,
-    frames: Annotated[
-        int, typer.Option("--frames", "-N", min=1, max=6, help="N: frames per video clip.")
-    ] = 2,
+    frames: Annotated[int, typer.Option("--frames", "-N", min=1, max=6, help="N: frames per video clip.")] = 2,
 ) -> None:
     """Tokenize synthetic cell masks with every scheme, check the round trip, print a table."""
     from rleseg.demo import main as demo_main

@@ -80,9 +80,7 @@ def synthetic_masks(
     Classes are ``1..num_classes`` (0 background); every cell is one instance (later cells cover earlier).
     """
     rng = np.random.default_rng(seed)
-    return [
-        _paint(_random_cells(rng, size, int(rng.integers(4, 12)), num_classes), size) for _ in range(count)
-    ]
+    return [_paint(_random_cells(rng, size, int(rng.integers(4, 12)), num_classes), size) for _ in range(count)]
 
 
 def synthetic_video(
@@ -232,9 +230,7 @@ def main(seed: int = 0, mask_size: int = 80, num_frames: int = 2) -> int:
     console.print(table)
     failed = [r for r in rows if not r["round_trip"]]
     for r in failed:
-        console.print(
-            f"[red]{r['scheme']}: round trip failed[/red]" + (f" ({r['error']})" if r["error"] else "")
-        )
+        console.print(f"[red]{r['scheme']}: round trip failed[/red]" + (f" ({r['error']})" if r["error"] else ""))
     if failed:
         console.print(f"[red]{len(failed)} of {len(rows)} schemes failed the round trip[/red]")
         return 1

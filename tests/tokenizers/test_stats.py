@@ -173,9 +173,7 @@ def test_lengths_column_order_and_patches() -> None:
 
 def test_video_lengths() -> None:
     video = np.stack([MASK, MASK, np.zeros_like(MASK)])
-    rows = length_stats(
-        [video], "lac,3d-c,tac,ltac", make_geometries(frames=[2]), num_classes=2, thresholds=(100,)
-    )
+    rows = length_stats([video], "lac,3d-c,tac,ltac", make_geometries(frames=[2]), num_classes=2, thresholds=(100,))
     # static schemes take every frame: 2 frames of 5 runs, one empty frame
     assert _row(rows, "lac")["windows"] == 3 and _row(rows, "lac")["mean"] == pytest.approx(20 / 3, abs=0.01)
     # clips [0, 1] and [1, 2]: identical frames give the static runs with one TAC class each

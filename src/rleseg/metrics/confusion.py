@@ -49,9 +49,7 @@ def _check_labels(arr: np.ndarray, num_labels: int, what: str, ignore: np.ndarra
         )
 
 
-def confusion_matrix(
-    gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: int | None = None
-) -> np.ndarray:
+def confusion_matrix(gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: int | None = None) -> np.ndarray:
     """Confusion matrix of two label arrays of the same shape.
 
     ``gt``, ``pred``: integer (or bool) arrays of any identical shape, labels in ``[0, num_classes]``.
@@ -104,9 +102,7 @@ class ConfusionMatrix:
     def merge(self, other: ConfusionMatrix) -> None:
         """Add another accumulator's counts (e.g. from another worker)."""
         if other.matrix.shape != self.matrix.shape:
-            raise ValueError(
-                f"cannot merge confusion matrices of shapes {self.matrix.shape} and {other.matrix.shape}"
-            )
+            raise ValueError(f"cannot merge confusion matrices of shapes {self.matrix.shape} and {other.matrix.shape}")
         self.matrix += other.matrix
 
     def reset(self) -> None:

@@ -85,9 +85,7 @@ class SchemeSpec:
             elif "=" in part:
                 key, value = part.split("=", 1)
                 if key.strip() in ("mask_size", "num_classes", "num_frames"):
-                    raise ValueError(
-                        f"scheme {spec!r}: set {key.strip()} with the table options, not in the spec"
-                    )
+                    raise ValueError(f"scheme {spec!r}: set {key.strip()} with the table options, not in the spec")
                 options.append((key.strip(), _parse_value(value.strip())))
             else:
                 raise ValueError(f"scheme {spec!r}: option {part!r} is neither 'binary' nor key=value")
@@ -163,11 +161,7 @@ class Geometry:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or int(v) != v or v < 1):
                 raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
-        if (
-            isinstance(self.num_frames, bool)
-            or int(self.num_frames) != self.num_frames
-            or self.num_frames < 1
-        ):
+        if isinstance(self.num_frames, bool) or int(self.num_frames) != self.num_frames or self.num_frames < 1:
             raise ValueError(f"num_frames must be a positive integer, got {self.num_frames!r}")
         i, p, s = self.image_size, self.patch_size, self.mask_size
         if i is not None and p is not None and p > i:
@@ -308,9 +302,7 @@ def _max_label(mask: np.ndarray, num_classes: int | None) -> int:
     """Largest class id of ``mask``; ValueError when it exceeds ``num_classes``."""
     top = int(mask.max()) if mask.size else 0
     if num_classes is not None and top > num_classes:
-        raise ValueError(
-            f"mask holds class id {top}, above num_classes={num_classes} (ids must be 0..{num_classes})"
-        )
+        raise ValueError(f"mask holds class id {top}, above num_classes={num_classes} (ids must be 0..{num_classes})")
     return top
 
 
@@ -377,7 +369,7 @@ class LengthStats:
                 if key not in self.keys:
                     self.keys.append(key)
         for spec, g in self.keys:  # bad scheme options fail here, before any data is read
-            spec.build(max(g.num_frames, 2), self.num_classes or 1, g.num_frames)
+            spec.build(8, self.num_classes or 1, g.num_frames)
         self._acc = {key: _LengthAcc() for key in self.keys}
         self._tokenizers: dict[tuple[Any, ...], Tokenizer] = {}
         self.max_label = 0
@@ -610,9 +602,7 @@ class SubsamplingLoss:
     Videos count every frame as one mask. Instances are ignored.
     """
 
-    def __init__(
-        self, geometries: Geometry | Sequence[Geometry] = Geometry(), num_classes: int | None = None
-    ):
+    def __init__(self, geometries: Geometry | Sequence[Geometry] = Geometry(), num_classes: int | None = None):
         geos = [geometries] if isinstance(geometries, Geometry) else list(geometries)
         self.geometries: list[Geometry] = []
         for g in geos:
