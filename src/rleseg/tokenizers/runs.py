@@ -4,12 +4,16 @@ A run is ``(start, length, value)`` over the flattened array: 0-based ``start``,
 non-zero ``value``. Runs never mix values and never cross a *line*: the flattened array is cut into
 lines of ``line_len`` consecutive elements (a row of the mask for row-major order, a column for
 column-major order), which bounds every length by ``line_len`` as the paper's vocabulary assumes.
+
+Speed notes: at the paper's mask sizes (S = 64..160) a numpy call costs about as much as the work it
+does, so the hot paths here are written to make few calls (see ``benchmarks/bench_tokenizer.py``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -32,37 +36,47 @@ class Flattening:
         if not 1 <= self.line_axes <= len(self.shape):
             raise ValueError(f"line_axes must be in [1, {len(self.shape)}], got {self.line_axes}")
 
-    @property
+    # Derived sizes are cached: they are read on every encode and decode.
+    @cached_property
     def size(self) -> int:
         """Number of elements ``n`` of the flattened vector."""
         return math.prod(self.shape)
 
-    @property
+    @cached_property
     def line_len(self) -> int:
         """Elements per line: the largest possible run length."""
         return math.prod(self.shape[a] for a in self.axes[-self.line_axes :])
 
-    @property
+    @cached_property
     def num_lines(self) -> int:
         """Number of lines: ``size // line_len``."""
         return self.size // self.line_len
 
-    @property
+    @cached_property
+    def permuted_shape(self) -> tuple[int, ...]:
+        """Shape of ``labels`` with its axes in flattening order (slowest first)."""
+        return tuple(self.shape[a] for a in self.axes)
+
+    @cached_property
+    def is_identity(self) -> bool:
+        """True when the flattening is plain C order (``flatten`` is a reshape)."""
+        return self.axes == tuple(range(len(self.shape)))
+
+    @cached_property
     def _inverse(self) -> tuple[int, ...]:
         return tuple(int(i) for i in np.argsort(self.axes))
 
     def flatten(self, labels: np.ndarray) -> np.ndarray:
         """``labels`` of ``shape`` -> 1-D vector of ``size`` elements (a view when no copy is needed)."""
-        if self.axes == tuple(range(len(self.shape))):
+        if self.is_identity:
             return labels.reshape(-1)
         return np.transpose(labels, self.axes).reshape(-1)
 
     def unflatten(self, flat: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`flatten`: 1-D vector -> C-contiguous array of ``shape``."""
-        permuted = flat.reshape([self.shape[a] for a in self.axes])
-        if self.axes == tuple(range(len(self.shape))):
-            return permuted
-        return np.ascontiguousarray(np.transpose(permuted, self._inverse))
+        if self.is_identity:
+            return flat.reshape(self.shape)
+        return np.ascontiguousarray(np.transpose(flat.reshape(self.permuted_shape), self._inverse))
 
 
 def flattening_2d(shape: tuple[int, int], order: str) -> Flattening:
@@ -102,19 +116,106 @@ def extract_runs(flat: np.ndarray, line_len: int) -> tuple[np.ndarray, np.ndarra
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy(), empty.copy()
     if flat.dtype == np.bool_:
+        fg = flat
         flat = flat.view(np.uint8)
-    change = np.empty(n, dtype=np.bool_)
-    change[0] = True
-    np.not_equal(flat[1:], flat[:-1], out=change[1:])
+    else:
+        fg = None
+    # change[i]: a run of any value (background included) starts at i; change[n] closes the last one.
+    change = np.empty(n + 1, dtype=np.bool_)
+    np.not_equal(flat[1:], flat[:-1], out=change[1:n])
     change[::line_len] = True
-    bounds = np.flatnonzero(change)
-    vals = flat[bounds]
-    keep = vals != 0
-    ends = np.empty_like(bounds)
-    ends[:-1] = bounds[1:]
-    ends[-1] = n
-    starts = bounds[keep]
-    return starts, ends[keep] - starts, vals[keep].astype(np.int64)
+    change[n] = True
+    if n < _DENSE_MIN_SIZE or np.count_nonzero(change) * _DENSE_RATIO < n:
+        # Few runs: list every boundary once, then keep the non-zero runs (all O(R) after one O(n) pass).
+        bounds = change.nonzero()[0]  # (B + 1,): run starts, then n
+        vals = flat.take(bounds[:-1])
+        idx = vals.nonzero()[0]  # the non-zero runs among the B
+        starts = bounds.take(idx)
+        values = vals.take(idx).astype(np.int64)
+        idx += 1
+        lengths = bounds.take(idx)
+        lengths -= starts
+        return starts, lengths, values
+    # Many runs (noisy masks): find the foreground starts and last elements directly, which avoids
+    # materialising every background boundary (about half of them) and gathering through them.
+    if fg is None:
+        fg = flat != 0
+    edge = np.logical_and(change[:n], fg)
+    starts = edge.nonzero()[0]
+    np.logical_and(change[1:], fg, out=edge)
+    lengths = edge.nonzero()[0]  # last element of each run
+    lengths -= starts
+    lengths += 1
+    return starts, lengths, flat.take(starts).astype(np.int64)
+
+
+# extract_runs switches to its dense path above this size when more than 1 in _DENSE_RATIO elements
+# starts a run (measured crossover on noisy vs blob masks, see benchmarks/bench_tokenizer.py).
+_DENSE_MIN_SIZE = 4096
+_DENSE_RATIO = 4
+
+
+def extract_foreground_runs(labels: np.ndarray, flattening: Flattening) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of non-zero elements of ``labels`` (all non-zero values count as one foreground), cut at lines.
+
+    ``labels``: array of ``flattening.shape`` (any dtype, any memory layout; it is read once, so a
+    column-major flattening of a C-ordered mask costs no separate transpose). Returns ``(starts,
+    lengths)``, two int64 arrays of shape ``(R,)`` in increasing start order: the runs
+    ``extract_runs(flattening.flatten(labels != 0), flattening.line_len)`` would give.
+    """
+    if labels.shape != flattening.shape:
+        raise ValueError(f"labels have shape {labels.shape}, expected {flattening.shape}")
+    lines, line_len = flattening.num_lines, flattening.line_len
+    if lines * line_len == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if flattening.axes == (1, 0) and lines * line_len >= _ROWSCAN_MIN_SIZE and labels.flags.c_contiguous:
+        runs = _column_runs_by_rows(labels)
+        if runs is not None:
+            return runs
+    width = line_len + 1
+    # Every line is copied after one False pad element, and one more pad closes the buffer; in the
+    # padded vector foreground runs start and end exactly where neighbours differ, alternately.
+    buf = np.zeros(lines * width + 1, dtype=np.bool_)
+    body = buf[:-1].reshape(lines, width)[:, 1:]  # (lines, line_len) view
+    if body.shape != flattening.permuted_shape:
+        body = body.reshape(flattening.permuted_shape)  # only splits axes of the view: never copies
+    body[...] = labels.transpose(flattening.axes)  # one strided copy; a cast to bool marks non-zeros
+    edges = (buf[1:] != buf[:-1]).nonzero()[0]  # (2R,): start, end, start, end ... in padded coordinates
+    starts = edges[0::2]
+    lengths = edges[1::2] - starts
+    starts = starts - starts // width  # drop the pad elements before each start: one per line
+    return starts, lengths
+
+
+def _column_runs_by_rows(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Column-major foreground runs of a C-ordered ``(H, W)`` array without transposing it, or None when
+    the mask has too many runs for this to pay.
+
+    A strided transpose of a large mask costs several times a contiguous pass over it. Instead: find the
+    vertical edges (where a pixel differs from the one above, with zero rows padded above and below)
+    in one contiguous pass, then put the few edges in column order with a radix sort on their column.
+    """
+    h, w = labels.shape
+    buf = np.zeros((h + 2) * w, dtype=np.bool_)
+    buf[w:-w].reshape(h, w)[...] = labels
+    vertical = buf[w:] != buf[:-w]  # (h + 1) * w: [y * w + x] is the edge between rows y - 1 and y
+    if np.count_nonzero(vertical) * _ROWSCAN_RATIO > h * w:
+        return None
+    y, x = np.divmod(vertical.nonzero()[0], w)
+    order = np.argsort(x.astype(np.uint16) if w <= 1 << 16 else x, kind="stable")  # radix for uint16
+    key = x * (h + 1)
+    key += y
+    key = key.take(order)  # (2R,) column-major edges in padded coordinates: start, end, start, end ...
+    starts = key[0::2]
+    lengths = key[1::2] - starts
+    starts = starts - starts // (h + 1)
+    return starts, lengths
+
+
+# extract_foreground_runs reads a C-ordered mask row by row for column-major runs from this size on,
+# when at most 1 in _ROWSCAN_RATIO pixels starts or ends a run (blob-like masks; measured crossover).
+_ROWSCAN_MIN_SIZE = 128 * 128
+_ROWSCAN_RATIO = 40
 
 
 def paint_runs(
@@ -132,33 +233,38 @@ def paint_runs(
     starts = np.asarray(starts, dtype=np.int64)
     lengths = np.asarray(lengths, dtype=np.int64)
     values = np.asarray(values)
-    if r > 1 and np.any(starts[1:] < starts[:-1]):
-        order = np.argsort(starts, kind="stable")
-        s, ln, v = starts[order], lengths[order], values[order]
-    else:
-        order, s, ln, v = None, starts, lengths, values
+    # Fast path, sorted disjoint runs: edges 0, s0, e0, s1, e1, ..., n; their differences alternate
+    # background gaps and run lengths, all >= 0 exactly when the runs are sorted, disjoint and inside.
+    edges = np.empty(2 * r + 2, dtype=np.int64)
+    edges[0] = 0
+    edges[-1] = n
+    edges[1:-1:2] = starts
+    np.add(starts, lengths, out=edges[2:-1:2])
+    reps = np.subtract(edges[1:], edges[:-1])  # np.diff, without its Python overhead
+    if reps.min() >= 0:
+        return _repeat_runs(reps, values, out_dtype), 0
+    order = np.argsort(starts, kind="stable")
+    s, ln = starts[order], lengths[order]
     ends = s + ln
-    overlapping = ends[:-1] > s[1:]
-    if np.any(overlapping):
-        flat = np.zeros(n, dtype=out_dtype)
-        covered = np.zeros(n, dtype=np.bool_)
-        overlaps = 0
-        for start, length, value in zip(starts.tolist(), lengths.tolist(), values.tolist(), strict=True):
-            overlaps += bool(covered[start : start + length].any())
-            covered[start : start + length] = True
-            flat[start : start + length] = value
-        return flat, overlaps
-    # Sorted, disjoint runs: interleave background gaps and runs, then one np.repeat.
-    gaps = np.empty(r + 1, dtype=np.int64)
-    gaps[0] = s[0]
-    gaps[1:-1] = s[1:] - ends[:-1]
-    gaps[-1] = n - ends[-1]
-    reps = np.empty(2 * r + 1, dtype=np.int64)
-    reps[0::2] = gaps
-    reps[1::2] = ln
-    vals = np.zeros(2 * r + 1, dtype=out_dtype)
-    vals[1::2] = v
-    return np.repeat(vals, reps), 0
+    if not np.any(ends[:-1] > s[1:]):  # unsorted but disjoint
+        edges[1:-1:2] = s
+        edges[2:-1:2] = ends
+        return _repeat_runs(np.subtract(edges[1:], edges[:-1]), values[order], out_dtype), 0
+    flat = np.zeros(n, dtype=out_dtype)
+    covered = np.zeros(n, dtype=np.bool_)
+    overlaps = 0
+    for start, length, value in zip(starts.tolist(), lengths.tolist(), values.tolist(), strict=True):
+        overlaps += bool(covered[start : start + length].any())
+        covered[start : start + length] = True
+        flat[start : start + length] = value
+    return flat, overlaps
+
+
+def _repeat_runs(reps: np.ndarray, values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``(2R + 1,)`` alternating gap and run lengths, ``(R,)`` run values -> the painted vector."""
+    vals = np.zeros(reps.size, dtype=dtype)
+    vals[1::2] = values
+    return np.repeat(vals, reps)
 
 
 def runs_to_lines(starts: np.ndarray, line_len: int) -> tuple[np.ndarray, np.ndarray]:
