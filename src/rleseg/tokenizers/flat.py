@@ -13,7 +13,14 @@ import numpy as np
 from rleseg.tokenizers.base import DecodeInfo, Tokenizer, check_choice, check_label_array
 from rleseg.tokenizers.codecs import StartCodec, ValueCodec
 from rleseg.tokenizers.parsing import parse_tuples, range_ids
-from rleseg.tokenizers.runs import Flattening, extract_runs, flattening_2d, flattening_video, paint_runs
+from rleseg.tokenizers.runs import (
+    Flattening,
+    extract_foreground_runs,
+    extract_runs,
+    flattening_2d,
+    flattening_video,
+    paint_runs,
+)
 
 
 def mask_dtype(max_value: int) -> np.dtype:
@@ -49,6 +56,13 @@ class FlatRLETokenizer(Tokenizer):
         self.start_codec = StartCodec(self.flattening, starts)
         self.value_codec = self._make_value_codec()
         self._pattern: np.ndarray | None = None
+        self._paint_dtype = mask_dtype(self.value_codec.num_values)
+        # (1-D start, length) tuples of a 0/1 mask: encode and decode take a shorter path (same tokens)
+        self._binary_1d = (
+            self.value_codec.mode == "length"
+            and self.start_codec.mode == "1d"
+            and type(self)._labels is FlatRLETokenizer._labels
+        )
         self.check_budget()
 
     # ----- scheme hooks -------------------------------------------------------------------------------
@@ -87,14 +101,36 @@ class FlatRLETokenizer(Tokenizer):
         return self._pattern
 
     def _validate(self, mask: Any) -> np.ndarray:
+        # Common case first (an unsigned or bool array of the right shape: one reduction, no minimum);
+        # anything else, valid or not, goes through the full check and its error messages.
+        if type(mask) is np.ndarray and mask.shape == self.mask_shape and mask.dtype.kind in "bu":
+            if mask.dtype.kind == "b" or int(mask.max()) <= self.num_classes:
+                return mask
         return check_label_array(mask, self.mask_shape, self.num_classes, "mask", self.name)
+
+    def _foreground_runs(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(starts, lengths)`` of a validated 0/1 mask, read once (no separate flatten or transpose)."""
+        labels = mask.view(np.bool_) if mask.dtype.itemsize == 1 else mask  # 0/1 bytes are valid bools
+        return extract_foreground_runs(labels, self.flattening)
 
     def runs(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All runs of a validated mask in raster order: ``(starts, lengths, values)``, each ``(R,)``."""
+        if self.value_codec.mode == "length" and type(self)._labels is FlatRLETokenizer._labels:
+            starts, lengths = self._foreground_runs(mask)  # 0/1 labels: every value is 1
+            return starts, lengths, np.ones(starts.size, dtype=np.int64)
         flat = self.flattening.flatten(self._labels(mask))
         return extract_runs(flat, self.flattening.line_len)
 
     def _encode_body(self, mask: np.ndarray, rng: np.random.Generator | None) -> tuple[np.ndarray, int]:
+        if self._binary_1d:  # the tokens of StartCodec("1d") and ValueCodec("length"), written in place
+            starts, lengths = self._foreground_runs(mask)
+            if rng is not None:
+                perm = rng.permutation(starts.size)
+                starts, lengths = starts[perm], lengths[perm]
+            body = np.empty((starts.size, 2), dtype=np.int64)
+            np.add(starts, self.vocab["starts"].start, out=body[:, 0])
+            np.add(lengths, self.vocab["lengths"].start - 1, out=body[:, 1])
+            return body.reshape(-1), int(starts.size)
         starts, lengths, values = self.runs(mask)
         if rng is not None:
             perm = rng.permutation(starts.size)
@@ -109,19 +145,50 @@ class FlatRLETokenizer(Tokenizer):
         runs = budget // self.tokens_per_run
         return body[: runs * self.tokens_per_run], runs
 
+    @property
+    def _tuple_ranges(self) -> tuple[np.ndarray, np.ndarray]:
+        """First token and size of the range expected at each tuple position; two ``(k,)`` arrays."""
+        if self._tuple_ranges_cache is None:
+            ranges = [self.vocab[self.vocab.names[i]] for i in self.pattern.tolist()]
+            self._tuple_ranges_cache = (
+                np.array([r.start for r in ranges], dtype=np.int64),
+                np.array([r.size for r in ranges], dtype=np.uint64),
+            )
+        return self._tuple_ranges_cache
+
+    _tuple_ranges_cache: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _well_formed_tuples(self, body: np.ndarray) -> np.ndarray | None:
+        """``body`` as ``(R, k)`` tuples when every token lies in its expected range (what parse_tuples
+        returns then), checked in one pass; None otherwise."""
+        k = self.tokens_per_run
+        if body.size % k:
+            return None
+        tuples = body.reshape(-1, k)
+        first, size = self._tuple_ranges
+        index = np.subtract(tuples, first).view(np.uint64)  # negative -> huge: out of range
+        return tuples if bool((index < size).all()) else None
+
     def _decode_body(self, body: np.ndarray, info: DecodeInfo) -> np.ndarray:
-        tuples = parse_tuples(body, self.vocab.range_of(body), self.pattern, info)
-        w = self.start_codec.width
-        starts, offsets, valid = self.start_codec.decode(tuples[:, :w], self.vocab)
-        lengths, values = self.value_codec.decode(tuples[:, w:], self.vocab)
-        valid &= offsets + lengths <= self.flattening.line_len
+        tuples = self._well_formed_tuples(body)
+        if tuples is None:
+            tuples = parse_tuples(body, self.vocab.range_of(body), self.pattern, info)
+        line_len = self.flattening.line_len
+        if self._binary_1d:  # StartCodec("1d") and ValueCodec("length") decoding, inline
+            starts = tuples[:, 0] - self.vocab["starts"].start
+            lengths = tuples[:, 1] - (self.vocab["lengths"].start - 1)
+            valid = starts % line_len + lengths <= line_len
+            values = np.ones(starts.size, dtype=np.int64)
+        else:
+            w = self.start_codec.width
+            starts, offsets, valid = self.start_codec.decode(tuples[:, :w], self.vocab)
+            lengths, values = self.value_codec.decode(tuples[:, w:], self.vocab)
+            valid &= offsets + lengths <= line_len
         if not valid.all():
             info.drop("run_out_of_bounds", int((~valid).sum()) * self.tokens_per_run)
             starts, lengths, values = starts[valid], lengths[valid], values[valid]
         info.num_runs = int(starts.size)
-        flat, info.overlaps = paint_runs(
-            self.flattening.size, starts, lengths, values, mask_dtype(self.value_codec.num_values)
-        )
+        flat, info.overlaps = paint_runs(self.flattening.size, starts, lengths, values, self._paint_dtype)
         return self._unlabel(self.flattening.unflatten(flat))
 
 
