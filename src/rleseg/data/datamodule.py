@@ -134,10 +134,14 @@ class RLESegDataModule(L.LightningDataModule):
             self.datasets["train"].set_epoch(epoch)
         return self._loader("train", True, self.batch_size, epoch)
 
-    def val_dataloader(self) -> DataLoader:
-        """Validation windows in a fixed order."""
+    def val_dataloader(self) -> DataLoader | list:
+        """Validation windows in a fixed order (an empty list, which skips validation, without val data)."""
+        if self.sources["val"] is None:
+            return []
         return self._loader("val", False, self.eval_batch_size)
 
-    def test_dataloader(self) -> DataLoader:
-        """Test windows in a fixed order."""
+    def test_dataloader(self) -> DataLoader | list:
+        """Test windows in a fixed order (an empty list without test data)."""
+        if self.sources["test"] is None:
+            return []
         return self._loader("test", False, self.eval_batch_size)

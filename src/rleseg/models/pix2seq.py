@@ -70,8 +70,11 @@ class Pix2SeqModel(nn.Module):
             EncoderLayer(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.encoder_layers)
         )
         self.encoder_norm = nn.LayerNorm(cfg.dim)
-        self.frame_embed = nn.Embedding(cfg.max_frames, cfg.dim)
-        nn.init.normal_(self.frame_embed.weight, std=0.02)
+        self.is_video = len(tok.mask_shape) == 3
+        # temporal embeddings exist only for video tokenizers, so every parameter takes part in the loss (DDP)
+        self.frame_embed = nn.Embedding(cfg.max_frames, cfg.dim) if self.is_video else None
+        if self.frame_embed is not None:
+            nn.init.normal_(self.frame_embed.weight, std=0.02)
         self.embed = nn.Embedding(tok.vocab_size, cfg.dim)
         self.decoder = nn.ModuleList(
             DecoderLayer(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.decoder_layers)
@@ -95,6 +98,8 @@ class Pix2SeqModel(nn.Module):
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Images ``(B, 3, H, W)`` or clips ``(B, N, 3, H, W)`` -> memory ``(B, M, D)`` with positions added."""
         if images.dim() == 5:
+            if self.frame_embed is None:
+                raise ValueError(f"got clips {tuple(images.shape)} but the tokenizer is for single images")
             if self.cfg.static_input:
                 images = images[:, :1]
             b, n = images.shape[:2]

@@ -119,14 +119,9 @@ def build_trainer(cfg: Config, out_dir: Path, *, extra_callbacks: list[Any] | No
     if precision == "auto":
         precision = "bf16-mixed" if torch.cuda.is_available() else "32-true"
     callbacks: list[Any] = [
-        ModelCheckpoint(
-            dirpath=out_dir / "checkpoints",
-            filename="best",
-            monitor="val/dice",
-            mode="max",
-            save_last=True,
-            save_top_k=1,
-        ),
+        ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", monitor="val/dice", mode="max"),
+        # last.ckpt: the latest state after every epoch, whatever the metrics did (for resuming)
+        ModelCheckpoint(dirpath=out_dir / "checkpoints", save_last=True, save_top_k=0, save_on_train_epoch_end=True),
         LearningRateMonitor(logging_interval="step"),
     ]
     if t.progress:
