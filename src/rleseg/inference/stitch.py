@@ -1,0 +1,78 @@
+"""Merging overlapping window predictions into one full-size mask (paper III-B1).
+
+Every window's prediction (already upsampled from S back to the window size P) is pasted at its place;
+where windows overlap, a pixel's label is the most frequent one (``vote``, the paper's best), the one of
+the last window (``latest``), or the largest / smallest label (``max`` / ``min``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+MERGE_RULES = ("vote", "latest", "max", "min")
+
+
+class WindowMerger:
+    """Accumulates ``(P, P)`` (or ``(N, P, P)``) window labels at ``(y, x)`` (and frame ``t``) into a canvas.
+
+    ``shape``: ``(H, W)`` or ``(T, H, W)`` of the full prediction; ``num_classes``: largest label (for votes).
+    Windows may stick out past the canvas (padded windows); what lies outside is ignored.
+    """
+
+    def __init__(self, shape: tuple[int, ...], num_classes: int, rule: str = "vote") -> None:
+        if rule not in MERGE_RULES:
+            raise ValueError(f"merge rule must be one of {', '.join(MERGE_RULES)}, got {rule!r}")
+        self.shape, self.rule, self.num_classes = tuple(shape), rule, int(num_classes)
+        if rule == "vote":
+            self.votes = np.zeros((self.num_classes + 1, *self.shape), dtype=np.int32)
+        self.canvas = np.full(self.shape, -1, dtype=np.int64)
+
+    def add(self, labels: np.ndarray, y: int, x: int, t: int = 0) -> None:
+        """Paste one window's labels with its top-left corner at ``(y, x)`` (first frame ``t`` for clips)."""
+        video = len(self.shape) == 3
+        h, w = self.shape[-2:]
+        ph, pw = min(labels.shape[-2], h - y), min(labels.shape[-1], w - x)
+        if ph <= 0 or pw <= 0:
+            return
+        if video:
+            nt = min(labels.shape[0], self.shape[0] - t)
+            patch = labels[:nt, :ph, :pw].astype(np.int64)
+            region: tuple[slice, ...] = (slice(t, t + nt), slice(y, y + ph), slice(x, x + pw))
+        else:
+            patch = labels[:ph, :pw].astype(np.int64)
+            region = (slice(y, y + ph), slice(x, x + pw))
+        if patch.size and (patch.min() < 0 or patch.max() > self.num_classes):
+            raise ValueError(f"window labels must lie in [0, {self.num_classes}], got {patch.min()}..{patch.max()}")
+        current = self.canvas[region]
+        if self.rule == "vote":
+            np.add.at(self.votes, (patch, *np.indices(patch.shape) + _offsets(region)), 1)
+            current[...] = np.maximum(current, 0)
+        elif self.rule == "latest":
+            current[...] = patch
+        elif self.rule == "max":
+            current[...] = np.maximum(current, patch)
+        else:
+            current[...] = np.where(current < 0, patch, np.minimum(current, patch))
+
+    def result(self) -> np.ndarray:
+        """The merged labels, ``shape``; pixels no window covered are 0 (background)."""
+        if self.rule == "vote":
+            merged = self.votes.argmax(axis=0)
+            return np.where(self.canvas < 0, 0, merged)
+        return np.where(self.canvas < 0, 0, self.canvas)
+
+
+def _offsets(region: tuple[slice, ...]) -> np.ndarray:
+    return np.array([s.start for s in region]).reshape(-1, *([1] * len(region)))
+
+
+def merge_windows(
+    windows: Iterable[tuple[np.ndarray, int, int]], shape: tuple[int, int], num_classes: int, rule: str = "vote"
+) -> np.ndarray:
+    """Merge ``(labels (P, P), y, x)`` windows into an ``(H, W)`` mask with ``rule``."""
+    merger = WindowMerger(shape, num_classes, rule)
+    for labels, y, x in windows:
+        merger.add(labels, y, x)
+    return merger.result()

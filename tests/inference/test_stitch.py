@@ -1,0 +1,57 @@
+"""Stitching by construction: exact window predictions give the exact full mask for every rule and stride."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rleseg.data.patches import spatial_windows
+from rleseg.inference.stitch import MERGE_RULES, WindowMerger, merge_windows
+
+
+def exact_windows(full: np.ndarray, patch: int, stride: int) -> list[tuple[np.ndarray, int, int]]:
+    """Windows cut from ``full`` (padded with background past its edges), as a perfect model predicts them."""
+    out = []
+    h, w = full.shape
+    for y, x in spatial_windows(h, w, patch, stride):
+        win = np.zeros((patch, patch), full.dtype)
+        part = full[y : y + patch, x : x + patch]
+        win[: part.shape[0], : part.shape[1]] = part
+        out.append((win, y, x))
+    return out
+
+
+@pytest.mark.parametrize("rule", MERGE_RULES)
+@pytest.mark.parametrize("stride", [7, 16, 24, 32])
+@pytest.mark.parametrize("shape", [(50, 70), (32, 32), (33, 95), (20, 10)])
+def test_exact_windows_give_the_exact_mask(rule: str, stride: int, shape: tuple[int, int]) -> None:
+    full = np.random.default_rng(0).integers(0, 4, size=shape)
+    assert np.array_equal(merge_windows(exact_windows(full, 32, stride), shape, 3, rule), full)
+
+
+def test_vote_takes_the_majority_and_latest_the_last() -> None:
+    ones, twos = np.ones((4, 4), int), np.full((4, 4), 2)
+    wins = [(ones, 0, 0), (ones, 0, 0), (twos, 0, 0)]
+    assert (merge_windows(wins, (4, 4), 2, "vote") == 1).all()
+    assert (merge_windows(wins, (4, 4), 2, "latest") == 2).all()
+    assert (merge_windows(wins, (4, 4), 2, "max") == 2).all()
+    assert (merge_windows(wins, (4, 4), 2, "min") == 1).all()
+
+
+def test_uncovered_pixels_are_background_and_bad_input_is_refused() -> None:
+    merger = WindowMerger((6, 6), 2, "max")
+    merger.add(np.full((3, 3), 2), 0, 0)
+    out = merger.result()
+    assert (out[:3, :3] == 2).all() and (out[3:] == 0).all()
+    with pytest.raises(ValueError, match="merge rule"):
+        WindowMerger((4, 4), 2, "mean")
+    with pytest.raises(ValueError, match=r"\[0, 2\]"):
+        merger.add(np.full((2, 2), 5), 0, 0)
+
+
+def test_clip_windows_merge_over_time() -> None:
+    full = np.random.default_rng(1).integers(0, 3, size=(5, 20, 20))
+    merger = WindowMerger(full.shape, 2, "vote")
+    for t in (0, 2, 3):
+        merger.add(full[t : t + 2], 0, 0, t)
+    assert np.array_equal(merger.result(), full)
