@@ -194,6 +194,8 @@ def test_large_mask_counts_and_strings() -> None:
         mask[rng.random((h, w)) < 0.001] ^= 1
         ref = coco_encode(mask)
         assert mask_to_coco(mask) == ref
+        assert mask_to_coco(np.asfortranarray(mask)) == ref  # large, not C-ordered: the other path
+        assert mask_to_coco(mask.astype(bool)[:, ::-1][:, ::-1]) == ref  # a strided view
         as_str = {"size": ref["size"], "counts": ref["counts"].decode("ascii")}
         np.testing.assert_array_equal(coco_to_mask(json.loads(json.dumps(as_str))), mask)
         listed = mask_to_coco(mask, counts="list")

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from rleseg.tokenizers import runs as _runs
 from rleseg.tokenizers.runs import Flattening, extract_foreground_runs, extract_runs, flattening_2d, paint_runs
 
 RLE = dict[str, Any]
@@ -61,32 +62,32 @@ def decompress_counts(s: bytes | bytearray | str) -> np.ndarray:
             raise ValueError("compressed COCO counts must be ASCII characters '0'..'o'") from None
     if not isinstance(s, (bytes, bytearray)):
         raise ValueError(f"compressed COCO counts must be bytes or str, got {type(s).__name__}")
-    c = np.frombuffer(s, dtype=np.uint8).astype(np.int64) - 48
+    c = np.frombuffer(s, dtype=np.uint8) - np.uint8(48)  # bytes below '0' wrap around to > 63
     if c.size == 0:
         return np.zeros(0, dtype=np.int64)
-    if c.min() < 0 or c.max() > 63:
-        bad = int(c[(c < 0) | (c > 63)][0]) + 48
+    if c.max() > 63:
+        bad = (int(c[c > 63][0]) + 48) & 0xFF
         raise ValueError(f"compressed COCO counts hold byte {bad} ({chr(bad)!r}); expected characters '0'..'o'")
     last = (c & 0x20) == 0  # the last 5-bit group of each value
     if not last[-1]:
         raise ValueError("compressed COCO counts end in the middle of a value (truncated string?)")
-    ends = np.flatnonzero(last)  # (K,)
+    ends = last.nonzero()[0]  # (K,)
     begins = np.empty_like(ends)
     begins[0] = 0
     begins[1:] = ends[:-1] + 1
-    if int((ends - begins).max()) >= 12:  # 60 bits: far beyond any mask size, and int64 would overflow
-        raise ValueError("compressed COCO counts hold a value too large for a mask size")
     groups = ends - begins + 1  # 5-bit groups per value
+    if int(groups.max()) > 12:  # 60 bits: far beyond any mask size, and int64 would overflow
+        raise ValueError("compressed COCO counts hold a value too large for a mask size")
     k = np.arange(c.size)
     k -= np.repeat(begins, groups)  # position of each group in its value
-    x = np.add.reduceat((c & 0x1F) << (5 * k), begins)
-    x -= ((c[ends] >> 4) & 1) << (5 * groups)  # sign bit of the last group set: x | (-1 << 5 * groups)
+    k *= 5
+    x = np.add.reduceat((c & 0x1F).astype(np.int64) << k, begins)
+    x -= ((c[ends] >> 4) & 1).astype(np.int64) << (5 * groups)  # sign bit set: x | (-1 << 5 * groups)
     # undo the differences: counts[m] = x[m] + counts[m - 2] for m > 2, i.e. running sums from index 1
     # (odd positions) and from index 2 (even positions)
-    counts = x.copy()
-    counts[1::2] = np.cumsum(x[1::2])
-    counts[2::2] = np.cumsum(x[2::2])
-    return counts
+    x[1::2] = np.cumsum(x[1::2])
+    x[2::2] = np.cumsum(x[2::2])
+    return x
 
 
 def compress_counts(counts: np.ndarray | list[int], size: tuple[int, int]) -> bytes:
@@ -348,17 +349,36 @@ def mask_to_coco(mask: np.ndarray, *, counts: CountsFormat = "bytes") -> RLE:
     h, w = mask.shape
     if mask.size == 0:
         return {"size": [h, w], "counts": _format_counts(np.zeros(1, dtype=np.int64), (h, w), counts)}
-    starts, lengths = extract_foreground_runs(mask, _flattening(h, w, "col"))
-    return {"size": [h, w], "counts": _format_counts(_counts_from_col_runs(starts, lengths, h * w), (h, w), counts)}
+    return {"size": [h, w], "counts": _format_counts(_binary_counts(mask), (h, w), counts)}
+
+
+def _binary_counts(mask: np.ndarray) -> np.ndarray:
+    """Canonical COCO counts ``(K,)`` of a non-empty 0/1 (or bool) ``(h, w)`` mask."""
+    h, w = mask.shape
+    n = h * w
+    if n >= _runs._ROWSCAN_MIN_SIZE and mask.flags.c_contiguous:  # large C-ordered: skip the transpose
+        starts, lengths = extract_foreground_runs(mask, _flattening(h, w, "col"))
+        return _counts_from_col_runs(starts, lengths, n)
+    # The column-major vector between two False pads: runs start and end where neighbours differ.
+    buf = np.zeros(n + 2, dtype=np.bool_)
+    buf[1:-1].reshape(w, h)[...] = mask.T
+    found = (buf[1:] != buf[:-1]).nonzero()[0]  # (2R,) s0, e0, s1, e1 ...
+    k = found.size
+    edges = np.empty(k + 2, dtype=np.int64)
+    edges[0] = 0
+    edges[1 : k + 1] = found
+    edges[k + 1] = n
+    counts = edges[1 : k + 2] - edges[: k + 1]
+    return counts[:-1] if k and counts[-1] == 0 else counts
 
 
 def coco_to_mask(rle: Mapping[str, Any]) -> np.ndarray:
     """COCO RLE dict (compressed or not) -> ``(h, w)`` uint8 mask of 0/1, C-ordered
     (``pycocotools.mask.decode`` gives the same values in Fortran order)."""
-    starts, lengths = coco_to_runs(rle, "col", cut=False)
-    h, w = _size(rle)
-    flat, _ = paint_runs(h * w, starts, lengths, np.ones(starts.size, dtype=np.uint8), np.uint8)
-    return np.ascontiguousarray(flat.reshape(w, h).T)
+    (h, w), counts = coco_counts(rle)
+    values = np.zeros(counts.size, dtype=np.uint8)
+    values[1::2] = 1  # counts alternate background and foreground
+    return np.ascontiguousarray(np.repeat(values, counts).reshape(w, h).T)
 
 
 def classes_to_coco(
