@@ -104,7 +104,7 @@ def _coco_rows(quick: bool, rng: np.random.Generator) -> tuple[list[Table], list
                 "mask_to_coco": lambda mask=mask: mask_to_coco(mask),
                 "coco_to_mask": lambda rle=rle: coco_to_mask(rle),
             }
-            t = time_interleaved(funcs, repeat=5 if quick else 9, target_s=0.01 if quick else 0.02)
+            t = time_interleaved(funcs, repeat=5 if quick else 25, target_s=0.01 if quick else 0.006)
             us = {k: v.min_us for k, v in t.items()}
             enc.add(
                 s,
@@ -181,7 +181,7 @@ def _scheme_rows(quick: bool, rng: np.random.Generator) -> tuple[Table, list[dic
             "encode": lambda tok=tok, x=x: tok.encode(x),
             "decode": lambda tok=tok, tokens=tokens: tok.decode(tokens),
         }
-        t = time_interleaved(funcs, repeat=5 if quick else 7, target_s=0.01 if quick else 0.02)
+        t = time_interleaved(funcs, repeat=5 if quick else 25, target_s=0.01 if quick else 0.006)
         table.add(
             name,
             "x".join(map(str, tok.mask_shape)),

@@ -65,13 +65,15 @@ def _calls_for(func: Callable[[], object], target_s: float) -> int:
 
 
 def time_interleaved(
-    funcs: dict[str, Callable[[], object]], *, repeat: int = 7, target_s: float = 0.02
+    funcs: dict[str, Callable[[], object]], *, repeat: int = 15, target_s: float = 0.01
 ) -> dict[str, Timing]:
     """Time every function of ``funcs`` side by side so that machine noise hits all of them alike.
 
     Each of ``repeat`` rounds runs every function ``number`` times (``number`` chosen per function so a
     round takes about ``target_s`` seconds), visiting the functions in a rotated order each round.
-    Returns ``{name: Timing}`` with the best and median seconds per call over the rounds.
+    Returns ``{name: Timing}`` with the best and median seconds per call over the rounds. On a shared,
+    loaded machine prefer many short rounds (a few ms, about one scheduler slice): the best round is then
+    likely to have run undisturbed for every function.
     """
     names = list(funcs)
     for name in names:  # warm-up: caches, lazy imports, first-call allocations
