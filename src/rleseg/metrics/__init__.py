@@ -1,5 +1,10 @@
-"""Segmentation metrics of the paper (section V-B) from a confusion matrix; see :mod:`.confusion`."""
+"""Segmentation metrics of the paper (section V-B).
 
+:mod:`.confusion`: confusion-matrix scores; :mod:`.area`: per-image area-fraction errors; :mod:`.report`:
+the ``metrics.json`` report and :class:`SegmentationEvaluator`, which accumulates both.
+"""
+
+from rleseg.metrics.area import AreaFractionError, area_fraction_errors, area_fractions
 from rleseg.metrics.confusion import (
     ConfusionMatrix,
     class_agnostic,
@@ -19,9 +24,15 @@ from rleseg.metrics.confusion import (
     present_classes,
     segmentation_metrics,
 )
+from rleseg.metrics.report import REPORT_KEYS, SegmentationEvaluator, metrics_report, write_metrics_json
 
 __all__ = [
+    "REPORT_KEYS",
+    "AreaFractionError",
     "ConfusionMatrix",
+    "SegmentationEvaluator",
+    "area_fraction_errors",
+    "area_fractions",
     "class_agnostic",
     "confusion_matrix",
     "fw_iu",
@@ -37,5 +48,7 @@ __all__ = [
     "per_class_recall",
     "pix_acc",
     "present_classes",
+    "metrics_report",
     "segmentation_metrics",
+    "write_metrics_json",
 ]
