@@ -78,7 +78,10 @@ class DataSection:
 
 @dataclass
 class TrainSection:
-    """Optimisation and the Lightning trainer (accelerator, devices, strategy, precision)."""
+    """Optimisation and the Lightning trainer (accelerator, devices, strategy, precision).
+
+    ``resume``: a checkpoint (e.g. ``<out_dir>/checkpoints/last.ckpt``) to continue training from.
+    """
 
     max_epochs: int = 100
     max_steps: int = -1
@@ -99,6 +102,7 @@ class TrainSection:
     seed: int = 0
     out_dir: str = "runs/default"
     progress: bool = True
+    resume: str | None = None
 
 
 @dataclass
