@@ -11,7 +11,7 @@ import torch
 from rleseg.tokenizers import create_tokenizer
 from rleseg.training.build import build_datamodule, build_trainer
 from rleseg.training.task import Pix2SeqTask
-from tests.training.helpers import squares, tiny_config
+from training_helpers import squares, tiny_config
 
 
 class LossRecorder(L.Callback):
