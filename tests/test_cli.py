@@ -129,7 +129,7 @@ def test_binarize_handles_0_255_masks(tmp_path: Path) -> None:
 
 
 def test_demo_exits_zero() -> None:
-    res = runner.invoke(app, ["demo"], env=WIDE)
+    res = runner.invoke(app, ["demo", "--tokenizers"], env=WIDE)
     assert res.exit_code == 0, res.output
     assert "round-trip exactly" in res.output and "FAILED" not in res.output
 

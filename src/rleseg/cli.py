@@ -1,9 +1,14 @@
-"""The ``rleseg`` command: ``stats``, ``vocab`` and ``demo`` subcommands (typer + rich).
+"""The ``rleseg`` command (typer + rich); the work of the newer commands lives in :mod:`rleseg.commands`.
 
+``rleseg data synth``      writes the embedded synthetic cells (images or videos) to disk.
+``rleseg data check DIR``  validates a dataset and summarises it (sizes, class shares, sequence lengths).
+``rleseg train CONFIG``    trains a model from a YAML config with ``key=value`` overrides.
+``rleseg predict CKPT IMG`` full-size masks, instance masks and colour overlays for images.
+``rleseg demo``            trains on synthetic cells, evaluates on held-out images, writes results/demo;
+                           ``--tokenizers``: tokenizes synthetic masks with every scheme, checks the round trip.
 ``rleseg stats MASKS...``  sequence-length statistics (paper Tables 3-6) and the metric loss caused by
                            subsampling (Table 11) over PNG label masks, printed and written as CSV + JSON.
 ``rleseg vocab``           vocabulary sizes by token range for given S, C, N (Tables 7-10); no data needed.
-``rleseg demo``            tokenizes synthetic masks with every scheme and checks the round trip.
 
 Run ``rleseg COMMAND --help`` for the options; ``python -m rleseg`` works too.
 """
@@ -11,6 +16,7 @@ Run ``rleseg COMMAND --help`` for the options; ``python -m rleseg`` works too.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -444,17 +450,185 @@ def vocab(
         console.print("wrote " + ", ".join(str(p) for p in written))
 
 
+# ----- rleseg data synth / data check -------------------------------------------------------------------
+data_app = typer.Typer(
+    help="Write the synthetic datasets to disk, and validate datasets.", no_args_is_help=True, add_completion=False
+)
+app.add_typer(data_app, name="data")
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn a CommandError of the command modules into ``error: message`` and exit status 1."""
+    from rleseg.commands.common import CommandError
+
+    try:
+        yield
+    except CommandError as err:
+        _fail(str(err))
+
+
+@data_app.command("synth")
+def data_synth(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write train/, val/, test/ into.", show_default=False)
+    ],
+    kind: Annotated[str, typer.Option("--kind", help="cells (images) or cells-video (folders of frames).")] = "cells",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the whole dataset.")] = 0,
+    size: Annotated[
+        int | None, typer.Option("--size", min=16, help="Image side in pixels (default 320; videos 160).")
+    ] = None,
+    counts: Annotated[
+        str | None,
+        typer.Option("--counts", help="Per split: train,val,test (default 48,12,12; videos 12,4,4)."),
+    ] = None,
+    frames: Annotated[int, typer.Option("--frames", min=1, help="Frames per video (cells-video).")] = 8,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the splits of a non-empty --out.")] = False,
+) -> None:
+    """Write the embedded synthetic cells dataset (classes ipsc, dfc) in the folder layout."""
+    from rleseg.commands import data as data_cmd
+
+    parsed = None if counts is None else [c for c in _ints(counts, "--counts", allow_none=False) if c is not None]
+    with _user_errors():
+        data_cmd.synth(kind, out, seed=seed, size=size, counts=parsed, frames=frames, overwrite=overwrite)
+
+
+@data_app.command("check")
+def data_check(
+    path: Annotated[Path, typer.Argument(help="Dataset folder (any format rleseg reads).", show_default=False)],
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto, folder, video-folder, coco-panoptic or cityscapes.")
+    ] = "auto",
+    split: Annotated[
+        str, typer.Option("--split", help="Split to check (a folder that is itself one split works too).")
+    ] = "train",
+    scheme: Annotated[str, typer.Option("--scheme", "-s", help="Scheme for the sequence lengths.")] = "lac",
+    mask_size: Annotated[int, typer.Option("--mask-size", "-S", min=1, help="S: windows subsampled to SxS.")] = 80,
+    patch_size: Annotated[
+        int, typer.Option("--patch-size", "-P", min=0, help="P: PxP windows (0: the whole image).")
+    ] = 640,
+    image_size: Annotated[
+        int | None, typer.Option("--image-size", "-I", min=1, help="I: resize to IxI first (default: keep).")
+    ] = None,
+    frames: Annotated[int, typer.Option("--frames", "-N", min=1, help="N: clip length for video schemes.")] = 2,
+) -> None:
+    """Validate a dataset: every problem (one line each, naming the file) and a summary. Exit 1 on problems."""
+    from rleseg.commands import data as data_cmd
+
+    with _user_errors():
+        summary = data_cmd.check(
+            path,
+            fmt=fmt,
+            split=split or None,
+            scheme=scheme,
+            mask_size=mask_size,
+            patch_size=patch_size or None,
+            image_size=image_size,
+            frames=frames,
+        )
+    raise typer.Exit(1 if summary.problems else 0)
+
+
+# ----- rleseg train -------------------------------------------------------------------------------------
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="YAML config (see configs/).", show_default=False)],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="Dotted overrides, e.g. train.max_epochs=5 data.batch_size=4.", show_default=False),
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option("--resume", help="Checkpoint to continue from (sets train.resume).")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Delete checkpoints already in train.out_dir and start again.")
+    ] = False,
+) -> None:
+    """Train a model: config + overrides, saved as <train.out_dir>/config.yaml; checkpoints and logs beside it."""
+    from rleseg.commands import train as train_cmd
+
+    with _user_errors():
+        train_cmd.train(config, overrides, resume=resume, overwrite=overwrite)
+
+
+# ----- rleseg predict -----------------------------------------------------------------------------------
+@app.command()
+def predict(
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint written by rleseg train.", show_default=False)],
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Images (png, jpg, tif) or folders of them.", show_default=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for masks/, instances/ and overlays/.")],
+    stride: Annotated[
+        int | None, typer.Option("--stride", min=1, help="Window stride in pixels (default: the config's).")
+    ] = None,
+    merge: Annotated[
+        str, typer.Option("--merge", help="How overlapping windows merge: vote, latest, max or min.")
+    ] = "vote",
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:1 ...")] = "cpu",
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 8,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")] = False,
+) -> None:
+    """Predict full-size masks for images: masks/ (class ids), instances/ (iw models) and overlays/ PNGs."""
+    from rleseg.commands import predict as predict_cmd
+
+    with _user_errors():
+        predict_cmd.predict(
+            checkpoint,
+            inputs,
+            out,
+            stride=stride,
+            merge=merge,
+            device=device,
+            batch_size=batch_size,
+            overwrite=overwrite,
+        )
+
+
 # ----- rleseg demo --------------------------------------------------------------------------------------
 @app.command()
 def demo(
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic masks.")] = 0,
-    mask_size: Annotated[int, typer.Option("--mask-size", "-S", min=4, help="S: synthetic mask size.")] = 80,
-    frames: Annotated[int, typer.Option("--frames", "-N", min=1, max=6, help="N: frames per video clip.")] = 2,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="Dotted config overrides, e.g. train.max_epochs=5.", show_default=False),
+    ] = None,
+    tokenizers: Annotated[
+        bool,
+        typer.Option("--tokenizers", help="Only the fast tokenizer round-trip table of every scheme (no training)."),
+    ] = False,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for run/, masks/, overlays/, metrics.json.")] = Path(
+        "results/demo"
+    ),
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", help="Training time budget (default: train.max_time_minutes).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Config file (default: configs/demo.yaml).")] = None,
+    device: Annotated[str, typer.Option("--device", help="Prediction device: auto, cpu, cuda ...")] = "auto",
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed (training: train.seed; --tokenizers: the masks; default 0).")
+    ] = None,
+    mask_size: Annotated[
+        int,
+        typer.Option(
+            "--mask-size", "-S", min=4, help="S of the --tokenizers table (training: tokenizer.mask_size=...)."
+        ),
+    ] = 80,
+    frames: Annotated[
+        int, typer.Option("--frames", "-N", min=1, max=6, help="N: frames per clip in the --tokenizers table.")
+    ] = 2,
 ) -> None:
-    """Tokenize synthetic cell masks with every scheme, check the round trip, print a table."""
-    from rleseg.demo import main as demo_main
+    """Train on synthetic cells, evaluate on held-out images, write results/demo (--tokenizers: no training)."""
+    if tokenizers:
+        from rleseg.demo import main as demo_main
 
-    raise typer.Exit(demo_main(seed=seed, mask_size=mask_size, num_frames=frames))
+        if overrides:
+            raise typer.BadParameter("config overrides do not apply to --tokenizers", param_hint="OVERRIDES")
+        raise typer.Exit(demo_main(seed=seed or 0, mask_size=mask_size, num_frames=frames))
+    from rleseg.commands import demo_run
+
+    extra = list(overrides or []) + ([f"train.seed={seed}"] if seed is not None else [])
+    with _user_errors():
+        demo_run.run(out, config=config, overrides=extra, minutes=minutes, device=device)
 
 
 def main() -> None:

@@ -1,0 +1,123 @@
+"""What the command modules share: the error type, consoles, progress bars, atomic PNG writes, metric tables."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from PIL import Image
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A user-facing error: the CLI prints ``error: <message>`` and exits with status 1 (no traceback)."""
+
+
+def stdout() -> Console:
+    """Console for results (tables, summaries)."""
+    return Console(highlight=False)
+
+
+def stderr() -> Console:
+    """Console for progress bars and notes."""
+    return Console(stderr=True, highlight=False)
+
+
+def progress(items: Sequence[T], description: str, console: Console | None = None) -> Iterator[T]:
+    """Iterate ``items`` under a rich progress bar (count, elapsed, remaining) on stderr."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console or stderr(), transient=False) as bar:
+        task = bar.add_task(description, total=len(items))
+        for item in items:
+            yield item
+            bar.advance(task)
+
+
+def write_png(path: Path, array: np.ndarray) -> Path:
+    """Write ``array`` as a PNG atomically (a temporary file in the same folder, then ``os.replace``).
+
+    ``(H, W)`` uint8 -> 8-bit gray, ``(H, W)`` uint16 -> 16-bit gray, ``(H, W, 3)`` uint8 -> RGB.
+    """
+    if array.dtype not in (np.uint8, np.uint16) or array.ndim not in (2, 3):
+        raise ValueError(f"cannot write {array.dtype} {array.shape} as PNG; expected uint8/uint16 (H, W[, 3])")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        Image.fromarray(np.ascontiguousarray(array)).save(tmp, format="PNG")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def label_png_array(mask: np.ndarray, what: str = "mask") -> np.ndarray:
+    """Label ids as the smallest PNG dtype that holds them: uint8, else uint16; CommandError above 65535."""
+    top = int(mask.max()) if mask.size else 0
+    if top <= np.iinfo(np.uint8).max:
+        return mask.astype(np.uint8)
+    if top <= np.iinfo(np.uint16).max:
+        return mask.astype(np.uint16)
+    raise CommandError(f"{what} holds id {top}, which does not fit a 16-bit PNG")
+
+
+def compact_ids(instances: np.ndarray) -> np.ndarray:
+    """Renumber the non-zero ids of ``instances`` to ``1..n`` in order of value (0 stays 0)."""
+    ids, inverse = np.unique(instances, return_inverse=True)
+    start = 0 if ids.size and ids[0] == 0 else 1
+    return (np.arange(ids.size) + start)[inverse].reshape(instances.shape)
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None else f"{100 * float(v):.2f}"
+
+
+def metrics_table(report: dict[str, Any], title: str = "Metrics (%)") -> Table:
+    """The ``metrics.json`` dict as a table: one row per class, the mean and a class-agnostic row; recall,
+    precision (per-class IoU, the paper's eq. 2) and dice columns. See :func:`print_metrics`."""
+    table = Table(title=title, title_justify="left")
+    for col in ("class", "recall", "precision", "dice"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    keys = ("recall", "precision", "dice")
+    for name, row in report.get("per_class", {}).items():
+        table.add_row(str(name), *(_pct(row.get(k)) for k in keys))
+    mean = report.get("mean", {})
+    table.add_row("[bold]mean[/bold]", *(_pct(mean.get(k)) for k in keys))
+    agnostic = report.get("class_agnostic", {})
+    table.add_row("[bold]class-agnostic[/bold]", *(_pct(agnostic.get(k)) for k in keys))
+    return table
+
+
+def print_metrics(report: dict[str, Any], console: Console, title: str = "Metrics (%)") -> None:
+    """:func:`metrics_table`, then pix_acc, fw_iu and mIoU on one line (all in %)."""
+    console.print(metrics_table(report, title))
+    console.print(
+        f"pix_acc {_pct(report.get('pix_acc'))}   fw_iu {_pct(report.get('fw_iu'))}   "
+        f"mIoU {_pct(report.get('miou'))}   (precision = per-class IoU, the paper's eq. 2)"
+    )
+
+
+def scalar_table(values: Iterable[tuple[str, float]], title: str) -> Table:
+    """A two-column name / value table."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in values:
+        table.add_row(name, f"{value:.4f}")
+    return table

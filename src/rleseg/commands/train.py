@@ -1,0 +1,143 @@
+"""``rleseg train CONFIG [key=value ...]``: build a run from a config and fit it with Lightning.
+
+The resolved config (file + overrides) is saved as ``<train.out_dir>/config.yaml``; checkpoints go to
+``<train.out_dir>/checkpoints/`` (``best.ckpt`` by validation dice, ``last.ckpt`` after every epoch), CSV logs
+to ``<train.out_dir>/logs/``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from rleseg.commands.common import CommandError, scalar_table, stdout
+from rleseg.config import Config
+
+
+@dataclass
+class TrainResult:
+    """Where a finished run left its files, and its final validation metrics (``val/...`` scalars)."""
+
+    out_dir: Path
+    config_path: Path
+    best: Path | None
+    last: Path | None
+    val_metrics: dict[str, float] = field(default_factory=dict)
+    task: Any = None
+
+
+def load(config: Path | None, overrides: list[str] | None = None, resume: Path | None = None) -> Config:
+    """The config file (None: the defaults) with ``key=value`` overrides; ``resume`` sets ``train.resume``."""
+    from rleseg.config import load_config
+
+    try:
+        cfg = load_config(config, overrides or [])
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    if resume is not None:
+        cfg.train.resume = str(resume)
+    return cfg
+
+
+def _checkpoints(out_dir: Path) -> list[Path]:
+    return sorted((out_dir / "checkpoints").glob("*.ckpt"))
+
+
+def prepare_out_dir(cfg: Config, overwrite: bool) -> Path:
+    """``train.out_dir``; refuses one holding checkpoints unless resuming, or ``overwrite`` (which deletes them)."""
+    out_dir = Path(cfg.train.out_dir)
+    old = _checkpoints(out_dir)
+    if old and cfg.train.resume is None:
+        if not overwrite:
+            raise CommandError(
+                f"{out_dir / 'checkpoints'} already holds checkpoints ({', '.join(p.name for p in old)}); "
+                "pass --resume PATH to continue that run, --overwrite to start again there, "
+                "or another train.out_dir=..."
+            )
+        for p in old:
+            p.unlink()
+    if cfg.train.resume is not None and not Path(cfg.train.resume).is_file():
+        raise CommandError(f"checkpoint to resume from {cfg.train.resume} does not exist")
+    return out_dir
+
+
+def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | None = None) -> TrainResult:
+    """Build sources, tokenizer, DataModule, task and trainer from ``cfg``, save the config, and fit."""
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.utilities import rank_zero_only
+
+    from rleseg.config import save_config
+    from rleseg.training.build import build_datamodule, build_sources, build_tokenizer, build_trainer
+    from rleseg.training.task import Pix2SeqTask
+
+    out_dir = prepare_out_dir(cfg, overwrite)
+    L.seed_everything(cfg.train.seed, verbose=False)
+    try:
+        sources = build_sources(cfg)
+        classes = list(sources["train"].classes)
+        tok = build_tokenizer(cfg, len(classes) - 1)
+        datamodule = build_datamodule(cfg, tok, sources)
+        task = Pix2SeqTask.create(cfg, tok, classes)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    trainer = build_trainer(cfg, out_dir, extra_callbacks=extra_callbacks)
+    config_path = out_dir / "config.yaml"
+    if _rank(rank_zero_only) == 0:
+        save_config(cfg, config_path)
+    trainer.fit(task, datamodule, ckpt_path=cfg.train.resume)
+    best = last = None
+    for cb in trainer.callbacks:  # type: ignore[attr-defined]
+        if isinstance(cb, ModelCheckpoint):
+            if cb.monitor is not None and cb.best_model_path:
+                best = Path(cb.best_model_path)
+            if cb.last_model_path:
+                last = Path(cb.last_model_path)
+    metrics = {
+        k: float(v)
+        for k, v in sorted(trainer.callback_metrics.items())
+        if k.startswith("val/") and math.isfinite(float(v))
+    }
+    return TrainResult(out_dir, config_path, best, last, metrics, task)
+
+
+def _rank(rank_zero_only: Any) -> int:
+    """The global rank Lightning found in the environment (0 outside distributed runs)."""
+    return int(getattr(rank_zero_only, "rank", 0) or 0)
+
+
+def print_result(result: TrainResult, console: Console) -> None:
+    """Where the checkpoints are and the final validation metrics."""
+    console.print(f"config: [bold]{escape(str(result.config_path))}[/bold]")
+    best = "none (validation never ran; see train.val_every_n_epochs)" if result.best is None else str(result.best)
+    console.print(f"best checkpoint (val/dice): [bold]{escape(best)}[/bold]")
+    console.print(f"last checkpoint: [bold]{escape(str(result.last) if result.last else 'none')}[/bold]")
+    if result.val_metrics:
+        console.print(scalar_table(result.val_metrics.items(), "final validation metrics"))
+    else:
+        console.print("no validation metrics (no validation data, or validation never ran)")
+
+
+def train(
+    config: Path,
+    overrides: list[str] | None = None,
+    *,
+    resume: Path | None = None,
+    overwrite: bool = False,
+    console: Console | None = None,
+) -> TrainResult:
+    """``rleseg train``: load ``config`` with ``overrides``, fit, print where the checkpoints are."""
+    from lightning.pytorch.utilities import rank_zero_only
+
+    if not config.is_file():
+        raise CommandError(f"config file {config} does not exist")
+    cfg = load(config, overrides, resume)
+    result = fit(cfg, overwrite=overwrite)
+    if _rank(rank_zero_only) == 0:
+        print_result(result, console or stdout())
+    return result
