@@ -48,7 +48,8 @@ class WindowDataset(Dataset):
     Items are dicts: ``image`` uint8 ``(3, P, P)`` (``(N, 3, P, P)`` for video tokenizers), ``mask`` int64
     ``(S, S)`` / ``(N, S, S)`` at the tokenizer's size, ``instances`` the same (zeros when unknown),
     ``mask_full`` int64 at P, ``tokens`` int64 ``(len,)`` ending with EOS (absent with
-    ``tokenize=False``), ``name`` str.
+    ``tokenize=False``), ``name`` str. Resized samples are kept in memory up to ``cache_bytes`` (least
+    recently used first out), so a small dataset is read or generated once.
     """
 
     def __init__(
@@ -61,7 +62,7 @@ class WindowDataset(Dataset):
         seed: int = 0,
         epoch: int = 0,
         tokenize: bool = True,
-        cache_size: int = 16,
+        cache_bytes: int = 1 << 30,
     ) -> None:
         self.source, self.tok, self.cfg = source, tok, cfg
         self.train, self.seed, self.tokenize = train, seed, tokenize
@@ -74,7 +75,8 @@ class WindowDataset(Dataset):
         self.frames = tok.num_frames if len(tok.mask_shape) == 3 else None
         self._transform = build_transform(cfg.augment)
         self._cache: OrderedDict[int, Sample] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache_bytes = cache_bytes
+        self._cached_bytes = 0
         self._shapes: dict[int, tuple[int, ...]] = {}
         self.windows: list[Window] = []
         self.set_epoch(epoch)
@@ -87,17 +89,15 @@ class WindowDataset(Dataset):
         sample = self.source[index]
         check_sample(sample, self.num_classes, f"sample {index} ({sample.name})")
         if self.frames is not None and not sample.is_video:
-            raise ValueError(
-                f"tokenizer {self.tok.name} needs videos, sample {sample.name} is a single image"
-            )
+            raise ValueError(f"tokenizer {self.tok.name} needs videos, sample {sample.name} is a single image")
         if self.frames is None and sample.is_video:
-            raise ValueError(
-                f"tokenizer {self.tok.name} takes single images, sample {sample.name} is a video"
-            )
+            raise ValueError(f"tokenizer {self.tok.name} takes single images, sample {sample.name} is a video")
         sample = resize_sample(sample, self.cfg.image_size)
         self._cache[index] = sample
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        self._cached_bytes += _nbytes(sample)
+        while self._cached_bytes > self._cache_bytes and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            self._cached_bytes -= _nbytes(old)
         return sample
 
     def patch_size_of(self, sample: Sample) -> int:
@@ -120,9 +120,7 @@ class WindowDataset(Dataset):
                 stride = self.cfg.eval_stride or p
             ts = [0]
             if self.frames is not None:
-                t_stride = (
-                    self.cfg.frame_stride if self.train else (self.cfg.eval_frame_stride or self.frames)
-                )
+                t_stride = self.cfg.frame_stride if self.train else (self.cfg.eval_frame_stride or self.frames)
                 ts = temporal_windows(shape[0], self.frames, t_stride)
             for t in ts:
                 windows += [Window(i, y, x, t) for y, x in spatial_windows(h, w, p, stride, rng)]
@@ -155,11 +153,7 @@ class WindowDataset(Dataset):
     def __getitem__(self, j: int) -> dict[str, Any]:
         win = self.window_sample(j)
         mask = self.to_mask_size(win.mask).astype(np.int64)
-        inst = (
-            np.zeros_like(mask)
-            if win.instances is None
-            else self.to_mask_size(win.instances).astype(np.int64)
-        )
+        inst = np.zeros_like(mask) if win.instances is None else self.to_mask_size(win.instances).astype(np.int64)
         image = torch.from_numpy(win.image)
         image = image.permute(0, 3, 1, 2) if win.is_video else image.permute(2, 0, 1)
         item: dict[str, Any] = {
@@ -170,11 +164,12 @@ class WindowDataset(Dataset):
             "name": win.name,
         }
         if self.tokenize:
-            rng = (
-                np.random.default_rng([self.seed, self.epoch, j, 2])
-                if self.tok.run_order == "random"
-                else None
-            )
+            rng = np.random.default_rng([self.seed, self.epoch, j, 2]) if self.tok.run_order == "random" else None
             x = (mask, inst) if self.tok.instance_aware else mask
             item["tokens"] = torch.from_numpy(self.tok.encode(x, rng=rng))
         return item
+
+
+def _nbytes(sample: Sample) -> int:
+    """Memory held by a sample's arrays."""
+    return sample.image.nbytes + sample.mask.nbytes + (0 if sample.instances is None else sample.instances.nbytes)
