@@ -298,15 +298,19 @@ class Tokenizer(ABC):
 
 
 def _as_token_array(tokens: Any) -> np.ndarray:
-    """Any 1-D token container -> int64 numpy array; non-integer content becomes an empty body."""
+    """Any token container -> flat int64 numpy array. Values that are not whole numbers (NaN, 2.5, text)
+    become -1, which no range holds, so decoding drops them as unexpected tokens."""
     if hasattr(tokens, "detach") and hasattr(tokens, "cpu"):
         tokens = tokens.detach().cpu().numpy()
-    arr = np.asarray(tokens)
-    if arr.ndim != 1:
-        arr = arr.reshape(-1)
+    try:
+        arr = np.asarray(tokens).reshape(-1)
+    except (ValueError, TypeError):  # ragged nesting
+        return np.full(1, -1, dtype=np.int64)
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         if np.issubdtype(arr.dtype, np.floating) or arr.dtype == np.bool_:
-            arr = np.where(np.isfinite(arr.astype(np.float64)), arr, -1).astype(np.int64)
+            f = arr.astype(np.float64)
+            whole = np.isfinite(f) & (f == np.round(f)) & (np.abs(f) < 2.0**62)
+            arr = np.where(whole, f, -1).astype(np.int64)
         else:
             arr = np.full(arr.size, -1, dtype=np.int64)
     return arr.astype(np.int64, copy=False)

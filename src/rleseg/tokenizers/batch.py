@@ -8,6 +8,7 @@ masks' device (CPU or GPU); other schemes and random run order go through the nu
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,14 +72,10 @@ def encode_batch(
         items: list[Any] = [(_np(c), _np(i)) for c, i in zip(cls, inst, strict=True)]
     else:
         items = [_np(m) for m in masks]
-    seqs = []
-    saved = tok.max_len
-    try:
+    if budget != tok.max_len:
+        tok = copy.copy(tok)  # the caller's tokenizer keeps its own budget
         tok.max_len = budget
-        for item in items:
-            seqs.append(tok.encode(item))
-    finally:
-        tok.max_len = saved
+    seqs = [tok.encode(item) for item in items]
     return pad_sequences(seqs, device=device if device is not None else _device_of(masks))
 
 
