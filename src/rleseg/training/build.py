@@ -19,6 +19,7 @@ from rleseg.data.transforms import AugmentConfig
 from rleseg.data.windows import WindowConfig
 from rleseg.tokenizers import Tokenizer, create_tokenizer, tokenizer_class
 from rleseg.training.checkpoint_io import AtomicCheckpointIO
+from rleseg.training.schedule import FitScheduleToTime
 
 SPLITS = ("train", "val", "test")
 
@@ -126,6 +127,8 @@ def build_trainer(cfg: Config, out_dir: Path, *, extra_callbacks: list[Any] | No
     ]
     if t.progress:
         callbacks.append(RichProgressBar(leave=True))
+    if t.max_time_minutes:
+        callbacks.append(FitScheduleToTime(t.max_time_minutes))
     callbacks += extra_callbacks or []
     devices: Any = t.devices if t.devices == "auto" else int(t.devices)
     return L.Trainer(
