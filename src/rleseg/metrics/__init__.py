@@ -1,7 +1,8 @@
 """Segmentation metrics of the paper (section V-B).
 
-:mod:`.confusion`: confusion-matrix scores; :mod:`.area`: per-image area-fraction errors; :mod:`.report`:
-the ``metrics.json`` report and :class:`SegmentationEvaluator`, which accumulates both.
+:mod:`.confusion`: confusion-matrix scores; :mod:`.area`: per-image area-fraction errors; :mod:`.panoptic`:
+panoptic quality of instance-aware output; :mod:`.report`: the ``metrics.json`` report and
+:class:`SegmentationEvaluator`, which accumulates all three.
 """
 
 from rleseg.metrics.area import AreaFractionError, area_fraction_errors, area_fractions
@@ -24,12 +25,15 @@ from rleseg.metrics.confusion import (
     present_classes,
     segmentation_metrics,
 )
+from rleseg.metrics.panoptic import PanopticQuality, PanopticStats, panoptic_scores, panoptic_stats
 from rleseg.metrics.report import REPORT_KEYS, SegmentationEvaluator, metrics_report, write_metrics_json
 
 __all__ = [
     "REPORT_KEYS",
     "AreaFractionError",
     "ConfusionMatrix",
+    "PanopticQuality",
+    "PanopticStats",
     "SegmentationEvaluator",
     "area_fraction_errors",
     "area_fractions",
@@ -42,6 +46,8 @@ __all__ = [
     "mean_precision",
     "mean_recall",
     "miou",
+    "panoptic_scores",
+    "panoptic_stats",
     "per_class_dice",
     "per_class_iou",
     "per_class_precision",

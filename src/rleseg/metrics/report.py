@@ -11,11 +11,14 @@ Layout (every score a fraction in ``[0, 1]``, None where undefined, background l
       "class_agnostic": {"recall": .., "precision": .., "dice": ..},  # all foreground classes merged
       "pix_acc": .., "fw_iu": .., "miou": ..,                      # over all labels, background included
       "area_fraction_error": {"ipsc": {"mean": .., "median": ..}, ..., "all": {"mean": .., "median": ..}},
-      "num_images": 12
+      "num_images": 12,
+      "panoptic": {"pq": .., "sq": .., "rq": ..,                   # only when instance masks were given
+                   "per_class": {"ipsc": {"pq": .., "sq": .., "rq": ..}, ...},
+                   "num_images": 12}                               # images (clips: volumes) with instances
     }
 
 "precision" is the paper's (per-class IoU); see :mod:`.confusion` for the definitions and the conventions
-for missing classes, and :mod:`.area` for the area-fraction error.
+for missing classes, :mod:`.area` for the area-fraction error and :mod:`.panoptic` for panoptic quality.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import numpy as np
 
 from rleseg.metrics.area import AreaFractionError
 from rleseg.metrics.confusion import ConfusionMatrix, segmentation_metrics
+from rleseg.metrics.panoptic import PanopticQuality
 
 REPORT_KEYS = (
     "classes",
@@ -136,14 +140,21 @@ class SegmentationEvaluator:
     >>> r = ev.report()
     >>> r["per_class"]["ice"]["recall"], r["area_fraction_error"]["ice"]["mean"], r["num_images"]
     (0.5, 0.25, 1)
+
+    Instance masks (optional, per pair) add panoptic quality: the report then gains ``"panoptic"``
+    (:mod:`.panoptic`; ``stuff_classes`` are class ids whose instance ids are ignored). It covers only the
+    pairs given with instances, counted in its own ``num_images``.
     """
 
-    def __init__(self, class_names: Sequence[str], ignore_index: int | None = None) -> None:
+    def __init__(
+        self, class_names: Sequence[str], ignore_index: int | None = None, stuff_classes: Sequence[int] = ()
+    ) -> None:
         self.class_names = [str(n) for n in class_names]
         if not self.class_names:
             raise ValueError("at least one foreground class name is needed")
         self.cm = ConfusionMatrix(len(self.class_names), ignore_index)
         self.area = AreaFractionError(len(self.class_names), ignore_index)
+        self.panoptic = PanopticQuality(len(self.class_names), stuff_classes, ignore_index)
         metrics_report(self.cm, self.class_names, self.area)  # fail now on bad names, not at the end
 
     @property
@@ -151,15 +162,34 @@ class SegmentationEvaluator:
         """Number of foreground classes ``C``."""
         return self.cm.num_classes
 
-    def update(self, gt: np.ndarray, pred: np.ndarray) -> None:
-        """Add one image ``(H, W)`` or a stack/clip ``(N, H, W)`` (each frame one image), labels in ``[0, C]``."""
+    def update(
+        self,
+        gt: np.ndarray,
+        pred: np.ndarray,
+        gt_instances: np.ndarray | None = None,
+        pred_instances: np.ndarray | None = None,
+    ) -> None:
+        """Add one image ``(H, W)`` or a stack/clip ``(N, H, W)`` (each frame one image), labels in ``[0, C]``.
+
+        ``gt_instances``, ``pred_instances``: optional instance ids of the same shape (0 = no instance). When
+        either is given the pair also counts for panoptic quality (a clip as one volume); a missing side is
+        taken as all 0 (every class one segment). A bad pair raises ValueError and adds to nothing.
+        """
+        stats = None
+        if gt_instances is not None or pred_instances is not None:
+            gi = np.zeros(np.shape(gt), np.int64) if gt_instances is None else gt_instances
+            pi = np.zeros(np.shape(pred), np.int64) if pred_instances is None else pred_instances
+            stats = self.panoptic.stats_of(gt, gi, pred, pi)  # checks everything before adding anything
         self.area.update(gt, pred)  # checks first (incl. the shape), so that a bad pair adds to neither
         self.cm.update(gt, pred)
+        if stats is not None:
+            self.panoptic.add(stats)
 
     def merge(self, other: SegmentationEvaluator) -> None:
         """Add another evaluator's counts and images (e.g. from another worker)."""
         if other.class_names != self.class_names:
             raise ValueError(f"cannot merge evaluators of classes {self.class_names} and {other.class_names}")
+        self.panoptic.merge(other.panoptic)  # checks first, so that a bad merge adds to nothing
         self.cm.merge(other.cm)
         self.area.merge(other.area)
 
@@ -167,10 +197,14 @@ class SegmentationEvaluator:
         """Forget everything added."""
         self.cm.reset()
         self.area.reset()
+        self.panoptic.reset()
 
     def report(self) -> dict[str, Any]:
-        """The ``metrics.json`` dict: see :func:`metrics_report`."""
-        return metrics_report(self.cm, self.class_names, self.area)
+        """The ``metrics.json`` dict: see :func:`metrics_report`; with ``"panoptic"`` once instances were given."""
+        report = metrics_report(self.cm, self.class_names, self.area)
+        if self.panoptic.num_images:
+            report["panoptic"] = {**self.panoptic.compute(self.class_names), "num_images": self.panoptic.num_images}
+        return report
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write :meth:`report` to ``path`` (e.g. ``run_dir / "metrics.json"``) atomically; returns the path."""
