@@ -4,6 +4,7 @@
 ``rleseg data check DIR``  validates a dataset and summarises it (sizes, class shares, sequence lengths).
 ``rleseg train CONFIG``    trains a model from a YAML config with ``key=value`` overrides.
 ``rleseg predict CKPT IMG`` full-size masks, instance masks and colour overlays for images.
+``rleseg evaluate --pred DIR --gt DIR --out DIR`` scores masks on disk; writes metrics.json (PQ with instances).
 ``rleseg demo``            trains on synthetic cells, evaluates on held-out images, writes results/demo;
                            ``--tokenizers``: tokenizes synthetic masks with every scheme, checks the round trip.
 ``rleseg stats MASKS...``  sequence-length statistics (paper Tables 3-6) and the metric loss caused by
@@ -583,6 +584,51 @@ def predict(
             batch_size=batch_size,
             overwrite=overwrite,
         )
+
+
+# ----- rleseg evaluate ----------------------------------------------------------------------------------
+@app.command()
+def evaluate(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="CKPT", help="Checkpoint to predict with first (not available yet).", show_default=False
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Argument(metavar="DATA", help="Dataset to predict (with CKPT; not available yet).", show_default=False),
+    ] = None,
+    pred: Annotated[
+        Path | None, typer.Option("--pred", help="Predictions: DIR/masks/<name>.png [DIR/instances/<name>.png].")
+    ] = None,
+    gt: Annotated[
+        Path | None, typer.Option("--gt", help="Ground truth in the folder layout (masks/, instances/, classes.txt).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for metrics.json.")] = None,
+    classes: Annotated[
+        Path | None,
+        typer.Option("--classes", help="classes.txt, background first (default: --gt's, else numbered)."),
+    ] = None,
+) -> None:
+    """Score masks on disk against ground truth: metrics table, OUT/metrics.json (PQ when both have instances/).
+
+    Every bad file is reported on one line and left out; the rest is scored. Exit status 1 on any problem.
+    """
+    from rleseg.commands import evaluate as evaluate_cmd
+
+    if checkpoint is not None or data is not None:
+        _fail(
+            "evaluating a checkpoint (rleseg evaluate CKPT DATA) is not available yet; run "
+            "`rleseg predict CKPT DATA/images --out PRED` and then `rleseg evaluate --pred PRED --gt DATA --out DIR`"
+        )
+    for value, option in ((pred, "--pred"), (gt, "--gt"), (out, "--out")):
+        if value is None:
+            raise typer.BadParameter("required to evaluate masks on disk", param_hint=option)
+    assert pred is not None and gt is not None and out is not None
+    with _user_errors():
+        result = evaluate_cmd.evaluate_folders(pred, gt, out, classes=classes)
+    raise typer.Exit(1 if result.problems else 0)
 
 
 # ----- rleseg demo --------------------------------------------------------------------------------------
