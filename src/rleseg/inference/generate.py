@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rleseg.models.multihead import MultiHeadPix2Seq
 from rleseg.models.pix2seq import Pix2SeqModel
 from rleseg.tokenizers.grammar import Grammar
 from rleseg.tokenizers.vocab import EOS, PAD, PROMPT
@@ -94,3 +95,49 @@ def generate(
         if stop_at_eos and bool(done.all()):
             break
     return out[:, :steps]
+
+
+@torch.no_grad()
+def generate_runs(
+    model: MultiHeadPix2Seq,
+    images: torch.Tensor,
+    max_len: int,
+    *,
+    grammar: Grammar | None = None,
+    sampling: SamplingConfig | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Generation with the multi-headed decoder: one cached decoder step per run, its k tokens chosen head
+    by head (the grammar sees each token before the next head is masked). Returns flat ``(B, T)`` tokens,
+    EOS then PAD, like :func:`generate`; ``max_len`` counts tokens (EOS included)."""
+    sampling = sampling or SamplingConfig()
+    b, k, device = images.shape[0], model.k, images.device
+    memory = model.encode(images)
+    cache = model.new_cache()
+    state = grammar.init_state(b) if grammar is not None else None
+    max_runs = max(0, (max_len - 1) // k)
+    out = torch.full((b, (max_runs + 1) * k), PAD, dtype=torch.long, device=device)
+    done = torch.zeros(b, dtype=torch.bool, device=device)
+    prev: torch.Tensor | None = None
+    rows = 0
+    for r in range(max_runs + 1):
+        hidden = model.run_step(prev, memory, cache, offset=r)
+        run = torch.full((b, k), PAD, dtype=torch.long, device=device)
+        for j in range(k):
+            logits = model.heads[j](hidden).float()
+            if state is not None and grammar is not None:
+                logits = logits.masked_fill(~grammar.allowed(state).to(device), float("-inf"))
+            elif j == 0 and r == max_runs:
+                logits[:, EOS] = float("inf")  # the budget ends: close every sequence
+            nxt = choose_tokens(logits, sampling, generator)
+            nxt = torch.where(done, torch.full_like(nxt, PAD), nxt)
+            if state is not None and grammar is not None:
+                state = grammar.step(state, nxt)
+            done |= (nxt == EOS) | (nxt == PAD)
+            run[:, j] = nxt
+        out[:, r * k : (r + 1) * k] = run
+        prev = run
+        rows = r + 1
+        if bool(done.all()):
+            break
+    return out[:, : rows * k]

@@ -29,6 +29,7 @@ class ModelConfig:
     ``feature_level``: which backbone level feeds the encoder (-1: the deepest, stride 32; -2: stride 16).
     ``static_input``: a video model that sees only the first frame of each clip (paper V-D2 ablation).
     ``token_init``: ``"structured"`` (start tokens start as position encodings) or ``"random"``.
+    ``multi_head``: the decoder writes one run per position with one head per run component (paper VI).
     """
 
     backbone: str = "resnet50"
@@ -44,6 +45,7 @@ class ModelConfig:
     token_init: str = "structured"
     max_frames: int = 16
     static_input: bool = False
+    multi_head: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (for checkpoints and YAML)."""

@@ -15,9 +15,11 @@ import torch
 import torch.nn.functional as F
 
 from rleseg.config import Config, from_dict
-from rleseg.inference.generate import SamplingConfig, generate
+from rleseg.data.weights import token_weights
+from rleseg.inference.generate import SamplingConfig, generate, generate_runs
 from rleseg.metrics.confusion import ConfusionMatrix, segmentation_metrics
-from rleseg.models.pix2seq import Pix2SeqModel
+from rleseg.models import build_model
+from rleseg.models.multihead import MultiHeadPix2Seq, tokens_to_runs
 from rleseg.tokenizers import Tokenizer, Vocab, create_tokenizer
 from rleseg.tokenizers.batch import decode_batch
 from rleseg.tokenizers.grammar import Grammar, make_grammar
@@ -26,8 +28,9 @@ from rleseg.training.schedule import warmup_linear_decay
 
 
 def weighted_token_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """``sum(w * CE) / sum(w)`` over ``(B, L)`` targets, logits ``(B, L, V)``."""
-    ce = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="none").view_as(weights)
+    """``sum(w * CE) / sum(w)`` over targets ``(B, ...)`` with logits ``(B, ..., V)``."""
+    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction="none")
+    ce = ce.view_as(weights)
     return (ce * weights).sum() / weights.sum().clamp(min=1e-6)
 
 
@@ -44,7 +47,7 @@ class Pix2SeqTask(L.LightningModule):
         if self.tok.vocab != Vocab.from_dict(vocab):
             raise ValueError("checkpoint vocabulary differs from the one its tokenizer builds; refusing to decode")
         self.class_names = list(class_names)
-        self.model = Pix2SeqModel(self.tok, self.cfg.model)
+        self.model = build_model(self.tok, self.cfg.model)
         self._grammar: Grammar | None = None
         self._cm: ConfusionMatrix | None = None
 
@@ -59,10 +62,23 @@ class Pix2SeqTask(L.LightningModule):
         return self.model(images, inputs)
 
     def _loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.model(batch["image"], batch["inputs"])
-        loss = weighted_token_loss(logits, batch["targets"], batch["weights"])
-        real = batch["weights"] > 0
-        acc = ((logits.argmax(-1) == batch["targets"]) & real).sum() / real.sum().clamp(min=1)
+        """Weighted token loss and token accuracy of a batch (run-level for the multi-headed decoder)."""
+        if isinstance(self.model, MultiHeadPix2Seq):
+            targets = tokens_to_runs(batch["targets"], self.model.k)
+            b = targets.shape[0]
+            weights = token_weights(
+                self.tok,
+                targets.view(b, -1),
+                eos_weight=self.cfg.data.eos_weight,
+                class_weight=self.cfg.data.class_weight,
+            ).view_as(targets)
+            logits = self.model.forward_runs(batch["image"], targets)
+        else:
+            targets, weights = batch["targets"], batch["weights"]
+            logits = self.model(batch["image"], batch["inputs"])
+        loss = weighted_token_loss(logits, targets, weights)
+        real = weights > 0
+        acc = ((logits.argmax(-1) == targets) & real).sum() / real.sum().clamp(min=1)
         return loss, acc
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
@@ -100,6 +116,8 @@ class Pix2SeqTask(L.LightningModule):
         g = self.cfg.generation
         sampling = SamplingConfig(greedy=g.greedy, temperature=g.temperature, top_p=g.top_p)
         budget = max_len or self.tok.max_len or self.cfg.tokenizer.max_len
+        if isinstance(self.model, MultiHeadPix2Seq):
+            return generate_runs(self.model, images, budget, grammar=self.grammar, sampling=sampling)
         return generate(self.model, images, budget, grammar=self.grammar, sampling=sampling)
 
     def predict_masks(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -1,0 +1,100 @@
+"""The multi-headed decoder (paper VI): run-level targets, cached generation, and an end-to-end overfit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rleseg.config import Config, TokenizerConfig
+from rleseg.data.datamodule import RLESegDataModule
+from rleseg.data.sample import ListSource, Sample
+from rleseg.data.transforms import AugmentConfig
+from rleseg.data.windows import WindowConfig
+from rleseg.inference.generate import generate_runs
+from rleseg.models import build_model
+from rleseg.models.multihead import MultiHeadPix2Seq, runs_to_tokens, tokens_to_runs
+from rleseg.models.pix2seq import ModelConfig
+from rleseg.tokenizers import EOS, PAD, create_tokenizer
+from rleseg.tokenizers.batch import decode_batch
+from rleseg.tokenizers.grammar import make_grammar
+from rleseg.training.task import Pix2SeqTask
+
+TINY = ModelConfig(
+    backbone="resnet10t",
+    feature_level=-2,
+    dim=32,
+    heads=2,
+    encoder_layers=1,
+    decoder_layers=1,
+    dropout=0.0,
+    multi_head=True,
+)
+
+
+def test_tokens_and_runs_convert_both_ways() -> None:
+    targets = torch.tensor(
+        [[5, 6, 7, 8, EOS, PAD, PAD], [9, 10, EOS, PAD, PAD, PAD, PAD], [EOS, PAD, PAD, PAD, PAD, PAD, PAD]]
+    )
+    runs = tokens_to_runs(targets, 2)
+    assert runs.tolist() == [
+        [[5, 6], [7, 8], [EOS, PAD]],
+        [[9, 10], [EOS, PAD], [PAD, PAD]],
+        [[EOS, PAD], [PAD, PAD], [PAD, PAD]],
+    ]
+    flat = runs_to_tokens(runs)
+    for row, target in zip(flat.tolist(), targets.tolist(), strict=True):
+        assert [t for t in row if t != PAD] == [t for t in target if t != PAD]
+
+
+def test_only_fixed_tuple_schemes_get_a_multi_headed_decoder() -> None:
+    assert isinstance(build_model(create_tokenizer("lac", mask_size=8, num_classes=2), TINY), MultiHeadPix2Seq)
+    with pytest.raises(ValueError, match="fixed number of tokens"):
+        build_model(create_tokenizer("cw", mask_size=8, num_classes=2), TINY)
+
+
+@pytest.mark.parametrize("scheme", ["multiclass", "lac"])
+def test_multi_head_generation_decodes_with_nothing_dropped(scheme: str) -> None:
+    torch.manual_seed(0)
+    tok = create_tokenizer(scheme, mask_size=6, num_classes=2)
+    model = build_model(tok, TINY).eval()
+    images = torch.randint(0, 255, (4, 3, 64, 64), dtype=torch.uint8)
+    out = generate_runs(model, images, 20, grammar=make_grammar(tok, max_len=20))
+    for row in out:
+        _, info = tok.decode(row, return_info=True)
+        assert info.num_dropped == 0 and info.stopped_at == "eos"
+        assert (row != PAD).sum() <= 20
+
+
+def squares(num: int = 3, size: int = 64) -> ListSource:
+    rng = np.random.default_rng(0)
+    samples = []
+    for i in range(num):
+        mask = np.zeros((size, size), np.int64)
+        for cls in (1, 2):
+            y, x = rng.integers(0, size - 24, 2)
+            mask[y : y + 16, x : x + 16] = cls
+        image = np.repeat(np.where(mask == 1, 250, np.where(mask == 2, 120, 0))[..., None], 3, -1).astype(np.uint8)
+        samples.append(Sample(image, mask, None, f"img{i}"))
+    return ListSource(samples, ["background", "bright", "grey"])
+
+
+def test_multi_head_model_overfits_a_handful_of_images() -> None:
+    torch.manual_seed(0)
+    cfg = Config(tokenizer=TokenizerConfig(name="multiclass", mask_size=8, max_len=64), model=TINY)
+    cfg.model.dim = 64
+    tok = create_tokenizer("multiclass", mask_size=8, num_classes=2, max_len=64)
+    windows = WindowConfig(augment=AugmentConfig(rot90=False, hflip=0, vflip=0))
+    batch = next(iter(RLESegDataModule(tok, squares(), windows=windows, batch_size=3).train_dataloader()))
+    task = Pix2SeqTask.create(cfg, tok, ["background", "bright", "grey"])
+    opt = torch.optim.AdamW(task.parameters(), lr=2e-3)
+    for _ in range(300):
+        loss, acc = task._loss(batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if acc.item() == 1.0 and loss.item() < 0.05:
+            break
+    assert acc.item() == 1.0
+    task.eval()
+    assert torch.equal(decode_batch(tok, task.generate_tokens(batch["image"])), batch["mask"])
