@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
+from tests.training.training_helpers import squares
 
 from rleseg.config import Config, TokenizerConfig
 from rleseg.data.datamodule import RLESegDataModule
-from rleseg.data.sample import ListSource, Sample
 from rleseg.data.transforms import AugmentConfig
 from rleseg.data.windows import WindowConfig
 from rleseg.inference.generate import generate_runs
@@ -66,26 +65,13 @@ def test_multi_head_generation_decodes_with_nothing_dropped(scheme: str) -> None
         assert (row != PAD).sum() <= 20
 
 
-def squares(num: int = 3, size: int = 64) -> ListSource:
-    rng = np.random.default_rng(0)
-    samples = []
-    for i in range(num):
-        mask = np.zeros((size, size), np.int64)
-        for cls in (1, 2):
-            y, x = rng.integers(0, size - 24, 2)
-            mask[y : y + 16, x : x + 16] = cls
-        image = np.repeat(np.where(mask == 1, 250, np.where(mask == 2, 120, 0))[..., None], 3, -1).astype(np.uint8)
-        samples.append(Sample(image, mask, None, f"img{i}"))
-    return ListSource(samples, ["background", "bright", "grey"])
-
-
 def test_multi_head_model_overfits_a_handful_of_images() -> None:
     torch.manual_seed(0)
     cfg = Config(tokenizer=TokenizerConfig(name="multiclass", mask_size=8, max_len=64), model=TINY)
     cfg.model.dim = 64
     tok = create_tokenizer("multiclass", mask_size=8, num_classes=2, max_len=64)
     windows = WindowConfig(augment=AugmentConfig(rot90=False, hflip=0, vflip=0))
-    batch = next(iter(RLESegDataModule(tok, squares(), windows=windows, batch_size=3).train_dataloader()))
+    batch = next(iter(RLESegDataModule(tok, squares(3), windows=windows, batch_size=3).train_dataloader()))
     task = Pix2SeqTask.create(cfg, tok, ["background", "bright", "grey"])
     opt = torch.optim.AdamW(task.parameters(), lr=2e-3)
     for _ in range(300):

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from tests.training.training_helpers import squares, tiny_config
 
 from rleseg.tokenizers import create_tokenizer
 from rleseg.training.build import build_datamodule, build_trainer
 from rleseg.training.task import Pix2SeqTask
-from training_helpers import squares, tiny_config
 
 
 @pytest.mark.slow

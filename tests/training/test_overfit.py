@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
+from tests.training.training_helpers import squares
 
 from rleseg.config import Config, ModelConfig, TokenizerConfig
 from rleseg.data.datamodule import RLESegDataModule
-from rleseg.data.sample import ListSource, Sample
 from rleseg.data.transforms import AugmentConfig
 from rleseg.data.windows import WindowConfig
 from rleseg.tokenizers import create_tokenizer
 from rleseg.tokenizers.batch import decode_batch
 from rleseg.training.task import Pix2SeqTask
-
-
-def handful(num: int = 3, size: int = 64) -> ListSource:
-    """Images whose cells are bright (class 1) or mid-grey (class 2) squares on black."""
-    rng = np.random.default_rng(0)
-    samples = []
-    for i in range(num):
-        mask = np.zeros((size, size), np.int64)
-        for cls in (1, 2):
-            y, x = rng.integers(0, size - 24, 2)
-            mask[y : y + 16, x : x + 16] = cls
-        image = np.repeat(np.where(mask == 1, 250, np.where(mask == 2, 120, 0))[..., None], 3, -1).astype(np.uint8)
-        samples.append(Sample(image, mask, None, f"img{i}"))
-    return ListSource(samples, ["background", "bright", "grey"])
 
 
 def test_overfitting_a_handful_of_images_gives_exact_tokens_and_masks() -> None:
@@ -45,7 +30,7 @@ def test_overfitting_a_handful_of_images_gives_exact_tokens_and_masks() -> None:
     )
     tok = create_tokenizer("lac", mask_size=8, num_classes=2, max_len=64)
     windows = WindowConfig(augment=AugmentConfig(rot90=False, hflip=0, vflip=0))
-    dm = RLESegDataModule(tok, handful(), windows=windows, batch_size=3)
+    dm = RLESegDataModule(tok, squares(3), windows=windows, batch_size=3)
     batch = next(iter(dm.train_dataloader()))
     task = Pix2SeqTask.create(cfg, tok, ["background", "bright", "grey"])
     opt = torch.optim.AdamW(task.parameters(), lr=2e-3)
