@@ -85,9 +85,7 @@ def test_folder_reads_rgb_tiff_grayscale_and_16bit_instances(tmp_path: Path) -> 
     assert ds.classes == ["background", "cell", "nucleus", "membrane"]
     assert len(ds) == 3 and [ds[i].name for i in range(3)] == ["a", "b", "c"]
     gray_decoded = np.asarray(Image.open(tmp_path / "images" / "c.jpeg"))
-    for sample, image in zip(
-        (ds[0], ds[1], ds[2]), (image_a, image_b, np.stack([gray_decoded] * 3, -1)), strict=True
-    ):
+    for sample, image in zip((ds[0], ds[1], ds[2]), (image_a, image_b, np.stack([gray_decoded] * 3, -1)), strict=True):
         check_sample(sample, len(ds.classes) - 1, sample.name)
         assert sample.image.dtype == np.uint8 and sample.image.shape == (H, W, 3)
         np.testing.assert_array_equal(sample.image, image)
@@ -128,9 +126,7 @@ def test_missing_mask_names_the_image(tmp_path: Path) -> None:
     (tmp_path / "masks" / "s1.png").unlink()
     with pytest.raises(DatasetError) as err:
         FolderDataset(tmp_path)
-    assert_names_problem(
-        err, tmp_path / "images" / "s1.png", "has no mask", str(tmp_path / "masks" / "s1.png")
-    )
+    assert_names_problem(err, tmp_path / "images" / "s1.png", "has no mask", str(tmp_path / "masks" / "s1.png"))
 
 
 def test_mask_without_image_names_the_mask(tmp_path: Path) -> None:
@@ -147,9 +143,7 @@ def test_size_mismatch_names_both_files(tmp_path: Path) -> None:
     ds = FolderDataset(tmp_path)  # pairing is fine; sizes are checked on read
     with pytest.raises(DatasetError) as err:
         ds[0]
-    assert_names_problem(
-        err, tmp_path / "masks" / "s0.png", "24x30", "24x32", str(tmp_path / "images" / "s0.png")
-    )
+    assert_names_problem(err, tmp_path / "masks" / "s0.png", "24x30", "24x32", str(tmp_path / "images" / "s0.png"))
 
 
 def test_instances_size_mismatch(tmp_path: Path) -> None:

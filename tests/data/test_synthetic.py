@@ -198,9 +198,7 @@ def test_video_ids_keep_their_class_and_move_smoothly(train_clips: list) -> None
     assert 0.5 < np.median(shifts_arr) < 6.0, np.median(shifts_arr)
 
 
-def test_videos_have_divisions_entries_and_exits(
-    train_videos: SyntheticCellVideos, train_clips: list
-) -> None:
+def test_videos_have_divisions_entries_and_exits(train_videos: SyntheticCellVideos, train_clips: list) -> None:
     kinds = {e.kind for i in range(len(train_videos)) for e in train_videos.events(i)}
     assert kinds == {"enter", "leave", "divide"}
     appeared = vanished = 0

@@ -37,9 +37,7 @@ def window_starts(
     """
     lo, hi = (stride, stride) if isinstance(stride, int) else stride
     if lo < 1 or hi < lo:
-        raise ValueError(
-            f"stride must be a positive int or a (min, max) range with min <= max, got {stride!r}"
-        )
+        raise ValueError(f"stride must be a positive int or a (min, max) range with min <= max, got {stride!r}")
     if length <= window:
         return [0]
     starts = [0]

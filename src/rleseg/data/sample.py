@@ -45,9 +45,7 @@ def check_sample(sample: Sample, num_classes: int, where: str) -> None:
     """Raise ValueError naming ``where`` when shapes disagree or class ids exceed ``num_classes``."""
     img, mask = sample.image, sample.mask
     if img.dtype != np.uint8 or img.shape[-1] != 3 or img.ndim not in (3, 4):
-        raise ValueError(
-            f"{where}: image must be uint8 (H, W, 3) or (T, H, W, 3), got {img.dtype} {img.shape}"
-        )
+        raise ValueError(f"{where}: image must be uint8 (H, W, 3) or (T, H, W, 3), got {img.dtype} {img.shape}")
     if mask.shape != img.shape[:-1]:
         raise ValueError(f"{where}: mask has shape {mask.shape}, image has {img.shape[:-1]}; they must match")
     if mask.size and (int(mask.min()) < 0 or int(mask.max()) > num_classes):

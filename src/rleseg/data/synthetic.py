@@ -208,9 +208,7 @@ def _rasterise(pose: Pose, shape: tuple[int, int]) -> _Footprint | None:
 def _cell_intensity(fp: _Footprint) -> np.ndarray:
     """Scene intensity (about 0..1) of the cell over its bounding box, ``(h, w)`` float32."""
     cell, r = fp.pose.cell, np.float32(fp.pose.radius)
-    tex = cell.texture[
-        np.floor(fp.v).astype(np.intp) % _TEXTURE_SIDE, np.floor(fp.u).astype(np.intp) % _TEXTURE_SIDE
-    ]
+    tex = cell.texture[np.floor(fp.v).astype(np.intp) % _TEXTURE_SIDE, np.floor(fp.u).astype(np.intp) % _TEXTURE_SIDE]
     d = np.minimum(fp.d, 1.0)
     if cell.cls == IPSC:
         nu, nv = fp.u / r - cell.nucleus[0], fp.v / r - cell.nucleus[1]
@@ -321,9 +319,7 @@ def render_image(
     return (rgb * 255.0 + 0.5).astype(np.uint8)
 
 
-def _render(
-    poses: Sequence[Pose], scene: Scene, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _render(poses: Sequence[Pose], scene: Scene, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Labels and image of one frame: ``(image (H, W, 3) uint8, mask (H, W) uint8, ids (H, W) int32)``."""
     shape = scene.background.shape
     mask, instances, footprints = render_labels(poses, shape, scene.min_fraction)
@@ -344,9 +340,7 @@ def _draw_class(rng: np.random.Generator) -> int:
     return IPSC if rng.random() < 1.0 / 3.0 else DFC
 
 
-def place_cells(
-    rng: np.random.Generator, shape: tuple[int, int], num_cells: float, first_id: int = 1
-) -> list[Pose]:
+def place_cells(rng: np.random.Generator, shape: tuple[int, int], num_cells: float, first_id: int = 1) -> list[Pose]:
     """Poses of a random population over an ``(H, W)`` image: ``Poisson(num_cells)`` cells, ids from
     ``first_id`` in drawing order; most cells are placed touching or overlapping an earlier one."""
     scale = _scale(shape)
@@ -489,9 +483,7 @@ def _outside(pose: Pose, shape: tuple[int, int]) -> bool:
     return pose.y < -ext or pose.x < -ext or pose.y > shape[0] + ext or pose.x > shape[1] + ext
 
 
-def _divide(
-    rng: np.random.Generator, track: _Track, first_id: int, scale: float, motion: MotionParams
-) -> list[_Track]:
+def _divide(rng: np.random.Generator, track: _Track, first_id: int, scale: float, motion: MotionParams) -> list[_Track]:
     """Two daughters of ``track`` (same class, new ids and textures) pushed apart along its major axis."""
     parent = track.pose
     axis_y, axis_x = np.sin(parent.angle), np.cos(parent.angle)
@@ -507,9 +499,7 @@ def _divide(
             parent.angle + float(rng.normal(0.0, 0.3)),
         )
         push = sign * motion.split_speed * scale
-        daughters.append(
-            _Track(pose, track.vy + push * axis_y, track.vx + push * axis_x, track.growth, track.spin)
-        )
+        daughters.append(_Track(pose, track.vy + push * axis_y, track.vx + push * axis_x, track.growth, track.spin))
     return daughters
 
 
@@ -670,8 +660,7 @@ class SyntheticCellVideos:
         scene_seq, *noise_seqs = render_seq.spawn(1 + self.num_frames)
         scene = make_scene(np.random.default_rng(scene_seq), self.shape)
         rendered = [
-            _render(poses, scene, np.random.default_rng(seq))
-            for poses, seq in zip(frames, noise_seqs, strict=True)
+            _render(poses, scene, np.random.default_rng(seq)) for poses, seq in zip(frames, noise_seqs, strict=True)
         ]
         images, masks, instances = (np.stack(parts) for parts in zip(*rendered, strict=True))
         return Sample(images, masks, instances, f"video_{index:03d}")
@@ -780,9 +769,7 @@ def _write_video(folder: Path, sample: Sample, classes: Sequence[str]) -> None:
         _write_frame(folder, f"{t:04d}", sample.image[t], sample.mask[t], sample.instances[t])
 
 
-def _write_frame(
-    folder: Path, name: str, image: np.ndarray, mask: np.ndarray, instances: np.ndarray | None
-) -> None:
+def _write_frame(folder: Path, name: str, image: np.ndarray, mask: np.ndarray, instances: np.ndarray | None) -> None:
     """Write ``(H, W, 3)`` RGB, ``(H, W)`` uint8 mask and ``(H, W)`` 16-bit instances as PNGs."""
     _atomic_save_png(folder / "images" / f"{name}.png", Image.fromarray(np.ascontiguousarray(image)))
     _atomic_save_png(folder / "masks" / f"{name}.png", Image.fromarray(mask.astype(np.uint8)))

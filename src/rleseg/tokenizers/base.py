@@ -88,9 +88,7 @@ def check_choice(name: str, value: object, choices: tuple[object, ...]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
 
 
-def check_label_array(
-    arr: object, shape: tuple[int, ...], max_value: int, what: str, scheme: str
-) -> np.ndarray:
+def check_label_array(arr: object, shape: tuple[int, ...], max_value: int, what: str, scheme: str) -> np.ndarray:
     """Validate an integer label array: exact ``shape``, values in ``[0, max_value]``; returns it as ndarray."""
     if not isinstance(arr, np.ndarray):
         if hasattr(arr, "detach") and hasattr(arr, "cpu"):
@@ -292,8 +290,7 @@ class Tokenizer(ABC):
         """Raise ValueError when ``max_len`` cannot hold one run and the EOS token."""
         if self.max_len is not None and self.max_len < self.min_tokens_per_run + 1:
             raise ValueError(
-                f"{self.name}: max_len={self.max_len} cannot hold one run ({self.min_tokens_per_run} tokens) "
-                "and EOS"
+                f"{self.name}: max_len={self.max_len} cannot hold one run ({self.min_tokens_per_run} tokens) and EOS"
             )
 
 

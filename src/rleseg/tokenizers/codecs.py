@@ -111,9 +111,7 @@ class ValueCodec:
         if self.mode == "length":
             return (lengths - 1 + vocab["lengths"].start)[:, None]
         if self.mode == "class":
-            return np.stack(
-                [lengths - 1 + vocab["lengths"].start, values - 1 + vocab[self.value_range].start], axis=1
-            )
+            return np.stack([lengths - 1 + vocab["lengths"].start, values - 1 + vocab[self.value_range].start], axis=1)
         return ((values - 1) * self.line_len + lengths - 1 + vocab[self.value_range].start)[:, None]
 
     def decode(self, cols: np.ndarray, vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:

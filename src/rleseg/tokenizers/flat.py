@@ -46,9 +46,7 @@ class FlatRLETokenizer(Tokenizer):
         max_len: int | None = None,
         num_frames: int = 1,
     ) -> None:
-        super().__init__(
-            mask_size, num_classes, num_frames=num_frames, run_order=run_order, seed=seed, max_len=max_len
-        )
+        super().__init__(mask_size, num_classes, num_frames=num_frames, run_order=run_order, seed=seed, max_len=max_len)
         check_choice("order", order, ("row", "col"))
         self.order = order
         self.starts = starts
@@ -294,8 +292,12 @@ class VideoFlatTokenizer(FlatRLETokenizer):
         ll = self.flattening.line_len
         if self.num_classes == 1:
             return ValueCodec("length", ll, 1)
-        return ValueCodec("class" if self.classes == "token" else "lac", ll, self.num_classes,
-                          "classes" if self.classes == "token" else "lac")
+        return ValueCodec(
+            "class" if self.classes == "token" else "lac",
+            ll,
+            self.num_classes,
+            "classes" if self.classes == "token" else "lac",
+        )
 
 
 class Video3DCTokenizer(VideoFlatTokenizer):

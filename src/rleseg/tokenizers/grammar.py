@@ -59,9 +59,7 @@ START, LINE, OFFSET, LENGTH, VALUE, LAC, BAC_LEN, BAC_VALUE, BAC_LAC, DIFF_VALUE
 class Grammar:
     """Constrained-decoding grammar of one tokenizer; see the module docstring."""
 
-    def __init__(
-        self, tok: Tokenizer, *, max_len: int | None = None, device: torch.device | str | None = None
-    ):
+    def __init__(self, tok: Tokenizer, *, max_len: int | None = None, device: torch.device | str | None = None):
         if tok.vocab_size > MAX_GRAMMAR_VOCAB:
             raise ValueError(
                 f"{tok.name}: vocabulary of {tok.vocab_size} tokens is too large for a model or a grammar "
@@ -142,9 +140,7 @@ class Grammar:
         lo0 = s.cursor if self.monotonic else torch.zeros_like(s.cursor)
         tok = self.tok
 
-        def allow(
-            name: str, on: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, attr: str = "index"
-        ) -> None:
+        def allow(name: str, on: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, attr: str = "index") -> None:
             r = self._range(name)
             a = self._arange(name)
             if attr == "plus1":
@@ -162,9 +158,7 @@ class Grammar:
                 on &= s.last_class < tok.num_classes
             allow("starts", on, start_lo, torch.full_like(start_lo, self.n - 1))
         elif first == LINE:
-            start_lo = (
-                s.cursor if (self.monotonic or isinstance(tok, DiffTokenizer)) else torch.zeros_like(s.cursor)
-            )
+            start_lo = s.cursor if (self.monotonic or isinstance(tok, DiffTokenizer)) else torch.zeros_like(s.cursor)
             on = room & (start_lo < self.n)
             if isinstance(tok, ClassWiseTokenizer) and self.monotonic:
                 on &= s.last_class < tok.num_classes
@@ -207,15 +201,11 @@ class Grammar:
         if self.grouped:
             closing = at_boundary & (s.group_runs > 0)
             c_lo = (
-                s.last_class + 1
-                if isinstance(tok, ClassWiseTokenizer) and self.monotonic
-                else torch.ones_like(s.pos)
+                s.last_class + 1 if isinstance(tok, ClassWiseTokenizer) and self.monotonic else torch.ones_like(s.pos)
             )
             allow("classes", closing, c_lo, torch.full_like(c_lo, tok.num_classes), "plus1")
             if "stuff" in self.vocab:
-                allow(
-                    "stuff", closing, torch.ones_like(c_lo), torch.full_like(c_lo, tok.num_classes), "plus1"
-                )
+                allow("stuff", closing, torch.ones_like(c_lo), torch.full_like(c_lo, tok.num_classes), "plus1")
             out[:, EOS] = at_boundary & (s.group_runs == 0)
         else:
             out[:, EOS] = at_boundary
@@ -298,9 +288,7 @@ class Grammar:
         return self.allowed(state)
 
 
-def make_grammar(
-    tok: Tokenizer, *, max_len: int | None = None, device: torch.device | str | None = None
-) -> Grammar:
+def make_grammar(tok: Tokenizer, *, max_len: int | None = None, device: torch.device | str | None = None) -> Grammar:
     """The constrained-decoding grammar of ``tok``; ``max_len`` (default ``tok.max_len``) includes EOS."""
     if not isinstance(tok, (FlatRLETokenizer, GroupedRLETokenizer, BACTokenizer, DiffTokenizer)):
         raise ValueError(f"no grammar for tokenizer {tok.name!r}")

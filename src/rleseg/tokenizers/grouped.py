@@ -37,9 +37,7 @@ class GroupedRLETokenizer(Tokenizer):
         seed: int | None = 0,
         max_len: int | None = None,
     ) -> None:
-        super().__init__(
-            mask_size, num_classes, num_frames=num_frames, run_order=run_order, seed=seed, max_len=max_len
-        )
+        super().__init__(mask_size, num_classes, num_frames=num_frames, run_order=run_order, seed=seed, max_len=max_len)
         check_choice("order", order, ("row", "col"))
         self.order = order
         self.starts = starts
@@ -77,9 +75,7 @@ class GroupedRLETokenizer(Tokenizer):
     # ----- encoding -----------------------------------------------------------------------------------
     group_order: str = "first_pixel"
 
-    def _group_runs(
-        self, keys: np.ndarray, rng: np.random.Generator | None
-    ) -> tuple[list[np.ndarray], np.ndarray]:
+    def _group_runs(self, keys: np.ndarray, rng: np.random.Generator | None) -> tuple[list[np.ndarray], np.ndarray]:
         """Runs of the key array grouped by key: ``(list of (r_g, k) token blocks, (G,) keys)``.
 
         Groups are ordered by key (``group_order = "key"``) or by their first pixel; runs in raster order.
@@ -182,7 +178,9 @@ class GroupedRLETokenizer(Tokenizer):
         if groups:
             starts = np.concatenate([s for s, _ in groups])
             lengths = np.concatenate([ln for _, ln in groups])
-            vals = np.concatenate([np.full(len(s), v, dtype=np.int64) for (s, _), v in zip(groups, values)])
+            vals = np.concatenate(
+                [np.full(len(s), v, dtype=np.int64) for (s, _), v in zip(groups, values, strict=True)]
+            )
         else:
             starts = lengths = vals = np.zeros(0, dtype=np.int64)
         flat, overlaps = paint_runs(self.flattening.size, starts, lengths, vals, dtype)
@@ -252,9 +250,7 @@ class InstanceWiseTokenizer(GroupedRLETokenizer):
             if np.unique(inst_of_pair).size != pairs.size:
                 dup = inst_of_pair[np.flatnonzero(np.diff(inst_of_pair) == 0)[0]]
                 found = sorted((pairs[inst_of_pair == dup] % (self.num_classes + 1)).tolist())
-                raise ValueError(
-                    f"iw: instance {int(ids[dup])} has pixels of several classes {found}; expected one"
-                )
+                raise ValueError(f"iw: instance {int(ids[dup])} has pixels of several classes {found}; expected one")
         return classes, compact
 
     def _encode_body(

@@ -60,14 +60,10 @@ def _only_split(available: list[str], split: str | None, where: Path) -> str:
     """The split to open: the one asked for, or the only one available."""
     if split is not None:
         if split not in available:
-            raise DatasetError(
-                f"{where}: no split {split!r}; expected one of {', '.join(available) or 'none'}"
-            )
+            raise DatasetError(f"{where}: no split {split!r}; expected one of {', '.join(available) or 'none'}")
         return split
     if len(available) != 1:
-        raise DatasetError(
-            f"{where}: holds splits {', '.join(available) or 'none'}; pass split= to choose one"
-        )
+        raise DatasetError(f"{where}: holds splits {', '.join(available) or 'none'}; pass split= to choose one")
     return available[0]
 
 
@@ -120,8 +116,6 @@ def open_dataset(
     if fmt == "coco-panoptic":
         return _open_coco(path, split, strict)
     if fmt == "cityscapes":
-        available = (
-            [d.name for d in list_dirs(path / "leftImg8bit")] if (path / "leftImg8bit").is_dir() else []
-        )
+        available = [d.name for d in list_dirs(path / "leftImg8bit")] if (path / "leftImg8bit").is_dir() else []
         return CityscapesDataset(path, _only_split(available, split, path / "leftImg8bit"), strict=strict)
     raise ValueError(f"unknown dataset format {format!r}; expected 'auto' or one of {', '.join(FORMATS)}")

@@ -154,9 +154,7 @@ class CityscapesDataset(CheckedSource):
         image_dir, gt_dir = self.root / "leftImg8bit" / split, self.root / "gtFine" / split
         for folder in (image_dir, gt_dir):
             if not folder.is_dir():
-                raise DatasetError(
-                    f"{folder}: folder not found; expected leftImg8bit/{split}/ and gtFine/{split}/"
-                )
+                raise DatasetError(f"{folder}: folder not found; expected leftImg8bit/{split}/ and gtFine/{split}/")
         images, labels = _scan(image_dir, IMAGE_SUFFIX), _scan(gt_dir, LABEL_SUFFIX)
         instances = _scan(gt_dir, INSTANCE_SUFFIX)
         if not images and not labels:
@@ -182,9 +180,7 @@ class CityscapesDataset(CheckedSource):
         if files.instances is not None:
             inst = attempt(lambda p: read_label(p, "instanceIds file"), files.instances, problems)
         if labels is not None and labels.size and int(labels.max()) >= NUM_LABEL_IDS:
-            problems.append(
-                f"{files.labels}: holds label id {int(labels.max())}; expected Cityscapes label ids 0..33"
-            )
+            problems.append(f"{files.labels}: holds label id {int(labels.max())}; expected Cityscapes label ids 0..33")
         for path, arr in ((files.labels, labels), (files.instances, inst)):
             if path is not None and arr is not None and image is not None and arr.shape != image.shape[:2]:
                 problems.append(size_mismatch(path, arr.shape, files.image, image.shape, "label file"))
@@ -194,16 +190,10 @@ class CityscapesDataset(CheckedSource):
         return Sample(image, labels_to_classes(labels), instances, files.name), []
 
 
-def _pairing_problems(
-    images: dict[str, Path], labels: dict[str, Path], instances: dict[str, Path]
-) -> list[str]:
+def _pairing_problems(images: dict[str, Path], labels: dict[str, Path], instances: dict[str, Path]) -> list[str]:
     """Images without labelIds (or instanceIds, when the split has any) and label files without images."""
     problems = [f"{p}: has no {n}{LABEL_SUFFIX} in gtFine" for n, p in images.items() if n not in labels]
-    problems += [
-        f"{p}: has no image {n}{IMAGE_SUFFIX} in leftImg8bit" for n, p in labels.items() if n not in images
-    ]
+    problems += [f"{p}: has no image {n}{IMAGE_SUFFIX} in leftImg8bit" for n, p in labels.items() if n not in images]
     if instances:
-        problems += [
-            f"{p}: has no {n}{INSTANCE_SUFFIX} in gtFine" for n, p in images.items() if n not in instances
-        ]
+        problems += [f"{p}: has no {n}{INSTANCE_SUFFIX} in gtFine" for n, p in images.items() if n not in instances]
     return problems

@@ -67,9 +67,7 @@ def read_panoptic_png(path: Path) -> np.ndarray:
     """Read a panoptic PNG as ``(H, W)`` int64 segment ids; it must be 8-bit RGB."""
     img = open_image(path)
     if img.mode != "RGB":
-        raise DatasetError(
-            f"{path}: panoptic PNG is mode {img.mode}; expected RGB (id = R + 256 G + 256^2 B)"
-        )
+        raise DatasetError(f"{path}: panoptic PNG is mode {img.mode}; expected RGB (id = R + 256 G + 256^2 B)")
     return decode_panoptic_rgb(np.asarray(img))
 
 
@@ -90,9 +88,7 @@ def _category_table(categories: list[dict[str, Any]], path: Path) -> dict[int, t
     table: dict[int, tuple[int, bool]] = {}
     for position, cat in enumerate(categories):
         if not isinstance(cat, dict) or "id" not in cat or "name" not in cat:
-            raise DatasetError(
-                f"{path}: categories[{position}] lacks 'id' or 'name'; expected {{id, name, isthing}}"
-            )
+            raise DatasetError(f"{path}: categories[{position}] lacks 'id' or 'name'; expected {{id, name, isthing}}")
         if cat["id"] in table:
             raise DatasetError(f"{path}: category id {cat['id']} appears twice in 'categories'")
         table[int(cat["id"])] = (position + 1, bool(cat.get("isthing", 0)))
@@ -130,9 +126,7 @@ class CocoPanopticDataset(CheckedSource):
         self.category_ids: list[int | None] = [None, *(int(c["id"]) for c in data["categories"])]
         self.thing_classes = [False, *(bool(c.get("isthing", 0)) for c in data["categories"])]
         self.open_problems: list[str] = []
-        image_files = {
-            img.get("id"): img.get("file_name") for img in data.get("images", []) if isinstance(img, dict)
-        }
+        image_files = {img.get("id"): img.get("file_name") for img in data.get("images", []) if isinstance(img, dict)}
         self.records = [
             r for i, a in enumerate(data["annotations"]) if (r := self._record(i, a, image_files)) is not None
         ]
@@ -143,11 +137,7 @@ class CocoPanopticDataset(CheckedSource):
     def _record(self, index: int, ann: Any, image_files: dict[Any, Any]) -> PanopticRecord | None:
         """Check one annotation entry against the files present; None (with problems noted) if unusable."""
         where = f"{self.json_path}: annotations[{index}]"
-        if (
-            not isinstance(ann, dict)
-            or "file_name" not in ann
-            or not isinstance(ann.get("segments_info"), list)
-        ):
+        if not isinstance(ann, dict) or "file_name" not in ann or not isinstance(ann.get("segments_info"), list):
             self.open_problems.append(f"{where} lacks 'file_name' or 'segments_info'")
             return None
         png = self.panoptic_dir / str(ann["file_name"])
@@ -177,9 +167,7 @@ class CocoPanopticDataset(CheckedSource):
             self.open_problems.append(f"{where}: a segments_info entry lacks 'id' or 'category_id'")
             return None
         if info["category_id"] not in self.categories:
-            self.open_problems.append(
-                f"{where}: segment {info['id']} has unknown category_id {info['category_id']}"
-            )
+            self.open_problems.append(f"{where}: segment {info['id']} has unknown category_id {info['category_id']}")
             return None
         class_id, is_thing = self.categories[info["category_id"]]
         crowd = bool(info.get("iscrowd", 0))

@@ -74,16 +74,12 @@ class ClassList:
         return None if self.names is None else len(self.names) - 1
 
 
-def _index_by_stem(
-    files: list[Path], suffixes: tuple[str, ...], role: str, problems: list[str]
-) -> dict[str, Path]:
+def _index_by_stem(files: list[Path], suffixes: tuple[str, ...], role: str, problems: list[str]) -> dict[str, Path]:
     """Map file stem -> path; files with another extension, or a stem used twice, become problems."""
     by_stem: dict[str, Path] = {}
     for path in files:
         if path.suffix.lower() not in suffixes:
-            problems.append(
-                f"{path}: unexpected file in the {role} folder; expected extension {'|'.join(suffixes)}"
-            )
+            problems.append(f"{path}: unexpected file in the {role} folder; expected extension {'|'.join(suffixes)}")
         elif path.stem in by_stem:
             problems.append(f"{path}: {role} name {path.stem!r} is also used by {by_stem[path.stem]}")
         else:

@@ -92,9 +92,7 @@ class VideoFolderDataset(CheckedSource):
                 self.videos.append(video)
                 inst_flags[folder] = has_inst
         if not self.videos and not self.open_problems:
-            raise DatasetError(
-                f"{self.root}: no video folders found; expected <video>/images/ and <video>/masks/"
-            )
+            raise DatasetError(f"{self.root}: no video folders found; expected <video>/images/ and <video>/masks/")
         self._check_instances_everywhere(inst_flags)
         self.has_instances = any(inst_flags.values())
         self.class_list = _shared_classes(self.root, self.videos, self.open_problems)
