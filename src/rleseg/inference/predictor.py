@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rleseg.data.patches import crop_window, resize_sample, spatial_windows
+from rleseg.data.patches import crop_window, resize_sample, spatial_windows, temporal_windows
 from rleseg.data.sample import Sample
 from rleseg.inference.stitch import WindowMerger
 from rleseg.tokenizers.resolution import resize_nearest
@@ -67,7 +67,8 @@ class Predictor:
 
     @torch.no_grad()
     def predict_windows(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
-        """Windows ``(B, 3, P, P)`` uint8 -> masks ``(B, S, S)`` and instances (``iw``) at the mask size."""
+        """Windows ``(B, 3, P, P)`` (clips ``(B, N, 3, P, P)``) uint8 -> masks ``(B, *mask_shape)`` at the mask
+        size, and instances (``iw``) or None."""
         masks, inst = self.task.predict_masks(images.to(self.device))
         return masks.cpu().numpy(), None if inst is None else inst.cpu().numpy()
 
@@ -100,3 +101,38 @@ class Predictor:
         mask = resize_nearest(merger.result(), (h0, w0))
         instances = None if inst_canvas is None else resize_nearest(inst_canvas, (h0, w0))
         return Prediction(mask, instances)
+
+    def predict_video(self, frames: np.ndarray, frame_stride: int | None = None) -> Prediction:
+        """``(T, H, W, 3)`` uint8 frames -> :class:`Prediction` with a ``(T, H, W)`` mask, for video tokenizers.
+
+        Clips of N frames (the tokenizer's ``num_frames``) start every ``frame_stride`` frames (default N, no
+        overlap; the last clip ends at the last frame), each clip is cut into spatial windows like an image,
+        and overlapping predictions are merged per pixel and frame with the predictor's merge rule.
+        """
+        tok = self.task.tok
+        if len(tok.mask_shape) != 3:
+            raise ValueError(f"tokenizer {tok.name} takes single images; use predict_image for each frame")
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise ValueError(f"expected (T, H, W, 3) uint8 frames, got {frames.dtype} {frames.shape}")
+        n = tok.num_frames
+        t0, h0, w0 = frames.shape[:3]
+        sample = resize_sample(
+            Sample(frames, np.zeros((t0, h0, w0), np.int64), None, "video"), self.cfg.data.image_size
+        )
+        h, w = sample.mask.shape[-2:]
+        p = self.cfg.data.patch_size or max(h, w)
+        stride = self.stride or self.cfg.data.eval_stride or p
+        windows = [
+            (t, y, x)
+            for t in temporal_windows(t0, n, frame_stride or self.cfg.data.eval_frame_stride or n)
+            for y, x in spatial_windows(h, w, p, stride)
+        ]
+        merger = WindowMerger((t0, h, w), self.num_classes, self.merge)
+        for i in range(0, len(windows), self.batch_size):
+            chunk = windows[i : i + self.batch_size]
+            clips = [crop_window(sample, y, x, p, t, n).image for t, y, x in chunk]  # (N, P, P, 3) each
+            batch = torch.from_numpy(np.stack(clips)).permute(0, 1, 4, 2, 3).contiguous()
+            masks, _ = self.predict_windows(batch)  # (B, N, S, S)
+            for j, (t, y, x) in enumerate(chunk):
+                merger.add(resize_nearest(masks[j], (p, p)), y, x, t)
+        return Prediction(resize_nearest(merger.result(), (h0, w0)), None)

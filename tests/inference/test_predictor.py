@@ -1,0 +1,67 @@
+"""Whole-image and whole-video prediction by construction: with windows predicted exactly, the stitched
+full-size prediction equals the ground truth for every merge rule and stride, at sizes that are not
+multiples of the window size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rleseg.config import Config, ModelConfig, TokenizerConfig
+from rleseg.inference.predictor import Predictor
+from rleseg.inference.stitch import MERGE_RULES
+from rleseg.tokenizers import create_tokenizer
+from rleseg.tokenizers.resolution import subsample
+from rleseg.training.task import Pix2SeqTask
+
+TINY = ModelConfig(backbone="resnet10t", dim=32, heads=2, encoder_layers=1, decoder_layers=1, dropout=0.0)
+
+
+def oracle_predictor(scheme: str, **tok_kw: int) -> Predictor:
+    """A predictor whose windows are 'predicted' exactly from the image's red channel (= label * 100)."""
+    tok = create_tokenizer(scheme, mask_size=8, num_classes=2, **tok_kw)
+    cfg = Config(tokenizer=TokenizerConfig(name=scheme, mask_size=8), model=TINY)
+    cfg.data.patch_size = 16
+    predictor = Predictor(Pix2SeqTask.create(cfg, tok, ["background", "a", "b"]), batch_size=3)
+
+    def exact(images: torch.Tensor) -> tuple[np.ndarray, None]:
+        red = images[..., 0, :, :].numpy().astype(np.int64) // 100  # (B, [N,] P, P)
+        return subsample(red, 2), None
+
+    predictor.predict_windows = exact  # type: ignore[method-assign]
+    return predictor
+
+
+def painted(shape: tuple[int, ...], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels constant on 2 x 2 blocks (what S = P / 2 can hold) and an image whose red channel shows them."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 3, size=(*shape[:-2], shape[-2] // 2, shape[-1] // 2))
+    labels = np.repeat(np.repeat(coarse, 2, -2), 2, -1)
+    image = np.stack([labels * 100, np.zeros_like(labels), np.zeros_like(labels)], -1).astype(np.uint8)
+    return labels, image
+
+
+@pytest.mark.parametrize("rule", MERGE_RULES)
+@pytest.mark.parametrize("stride", [8, 16])
+def test_image_prediction_is_exact_with_exact_windows(rule: str, stride: int) -> None:
+    predictor = oracle_predictor("lac")
+    predictor.merge, predictor.stride = rule, stride
+    labels, image = painted((38, 54), seed=0)
+    assert np.array_equal(predictor.predict_image(image).mask, labels)
+
+
+@pytest.mark.parametrize("rule", ["vote", "latest"])
+@pytest.mark.parametrize("frame_stride", [1, 2])
+def test_video_prediction_is_exact_with_exact_clips(rule: str, frame_stride: int) -> None:
+    predictor = oracle_predictor("tac", num_frames=2)
+    predictor.merge, predictor.stride = rule, 8
+    labels, frames = painted((5, 22, 34), seed=1)
+    out = predictor.predict_video(frames, frame_stride=frame_stride)
+    assert out.mask.shape == (5, 22, 34)
+    assert np.array_equal(out.mask, labels)
+
+
+def test_video_prediction_needs_a_video_tokenizer() -> None:
+    with pytest.raises(ValueError, match="single images"):
+        oracle_predictor("lac").predict_video(np.zeros((2, 16, 16, 3), np.uint8))
