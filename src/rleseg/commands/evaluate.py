@@ -18,6 +18,7 @@ scores folders, so that form can call :func:`evaluate_folders` on the folder it 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,10 +135,8 @@ def class_names(classes: Path | None, gt_dir: Path, pairs: list[MaskPair]) -> Cl
     top = 0
     for pair in pairs:
         for p in (pair.gt, pair.pred):
-            try:
+            with contextlib.suppress(DatasetError):  # an unreadable file is reported when its pair is scored
                 top = max(top, int(read_label(p).max(initial=0)))
-            except DatasetError:
-                pass  # reported when the pair is scored
     return ClassNames([f"class_{i}" for i in range(1, max(top, 1) + 1)], "numbered (no classes.txt)")
 
 

@@ -6,6 +6,7 @@ extract its runs and write each run as ``start token(s)`` + ``length/value token
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
@@ -67,8 +68,9 @@ class FlatRLETokenizer(Tokenizer):
     def _make_flattening(self) -> Flattening:
         return flattening_2d((self.height, self.width), self.order)
 
+    @abstractmethod
     def _make_value_codec(self) -> ValueCodec:
-        raise NotImplementedError  # every registered subclass overrides this
+        """How a run's length and value become tokens (length only, length + class, or LAC)."""
 
     def _labels(self, mask: np.ndarray) -> np.ndarray:
         """Validated input -> the label array the runs are taken from."""

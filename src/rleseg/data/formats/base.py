@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from rleseg.data.formats.files import DatasetError, summarize
 from rleseg.data.sample import Sample
 
 
-class CheckedSource:
+class CheckedSource(ABC):
     """Base of every reader. Subclasses fill ``open_problems`` while pairing files, then call
     :meth:`_finish_open`, and implement ``__len__`` and :meth:`_read`.
 
@@ -19,12 +20,13 @@ class CheckedSource:
     root: Path
     open_problems: list[str]
 
+    @abstractmethod
     def __len__(self) -> int:
-        raise NotImplementedError
+        """Number of samples that opened without a pairing problem."""
 
+    @abstractmethod
     def _read(self, index: int) -> tuple[Sample | None, list[str]]:
         """Read sample ``index`` fully; return it with no problems, or None with one line per problem."""
-        raise NotImplementedError
 
     def _finish_open(self, strict: bool) -> None:
         """Raise at open when strict and pairing found problems."""
