@@ -88,3 +88,21 @@ def test_top_p_keeps_only_the_nucleus() -> None:
     assert picks == {0, 1}
     with pytest.raises(ValueError, match="top_p"):
         SamplingConfig(top_p=0)
+
+
+def test_sequence_lengths_count_up_to_and_including_eos() -> None:
+    import torch
+
+    from rleseg.inference.generate import sequence_lengths
+    from rleseg.tokenizers.vocab import EOS, PAD
+
+    tokens = torch.tensor(
+        [
+            [5, 6, EOS, PAD, PAD],  # 3: two tokens and EOS
+            [EOS, PAD, PAD, PAD, PAD],  # 1: only EOS
+            [5, 6, 7, 8, 9],  # 5: the budget ran out
+            [5, PAD, PAD, PAD, PAD],  # 1: PAD ends it, not counted
+            [5, 6, 7, 8, EOS],  # 5: EOS at the last place
+        ]
+    )
+    assert sequence_lengths(tokens).tolist() == [3, 1, 5, 1, 5]

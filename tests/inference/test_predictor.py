@@ -65,3 +65,15 @@ def test_video_prediction_is_exact_with_exact_clips(rule: str, frame_stride: int
 def test_video_prediction_needs_a_video_tokenizer() -> None:
     with pytest.raises(ValueError, match="single images"):
         oracle_predictor("lac").predict_video(np.zeros((2, 16, 16, 3), np.uint8))
+
+
+def test_prediction_reports_one_sequence_length_per_window() -> None:
+    tok = create_tokenizer("lac", mask_size=8, num_classes=2, max_len=20)
+    cfg = Config(tokenizer=TokenizerConfig(name="lac", mask_size=8, max_len=20), model=TINY)
+    cfg.data.patch_size = 16
+    predictor = Predictor(Pix2SeqTask.create(cfg, tok, ["background", "a", "b"]), batch_size=4, stride=8)
+    out = predictor.predict_image(np.zeros((24, 40, 3), np.uint8))  # 2 x 4 windows at stride 8
+    assert out.token_lengths.shape == (8,)
+    assert ((out.token_lengths >= 1) & (out.token_lengths <= 20)).all()
+    again = predictor.predict_image(np.zeros((16, 16, 3), np.uint8))
+    assert again.token_lengths.shape == (1,)  # lengths of the earlier image are not carried over

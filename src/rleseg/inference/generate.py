@@ -97,6 +97,17 @@ def generate(
     return out[:, :steps]
 
 
+def sequence_lengths(tokens: torch.Tensor) -> torch.Tensor:
+    """Length of each generated sequence ``(B, T)`` -> ``(B,)``: tokens up to and including the first EOS
+    (a PAD ends a sequence without being counted; a row with neither counts all T)."""
+    t = tokens.shape[1]
+    stop = (tokens == EOS) | (tokens == PAD)
+    pos = torch.arange(t, device=tokens.device).expand_as(tokens)
+    first = torch.where(stop, pos, torch.full_like(pos, t)).min(dim=1).values  # (B,)
+    hit_eos = tokens.gather(1, first.clamp(max=t - 1)[:, None])[:, 0] == EOS
+    return first + (hit_eos & (first < t)).long()
+
+
 @torch.no_grad()
 def generate_runs(
     model: MultiHeadPix2Seq,

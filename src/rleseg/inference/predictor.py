@@ -7,7 +7,7 @@ P, merged into the full mask (vote, latest, max or min) and resized back to the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +22,13 @@ from rleseg.training.task import Pix2SeqTask
 
 @dataclass
 class Prediction:
-    """A full-size prediction: ``mask`` ``(H, W)`` class ids and, for ``iw`` models, ``instances``."""
+    """A full-size prediction: ``mask`` ``(H, W)`` (video ``(T, H, W)``) class ids, for ``iw`` models
+    ``instances``, and ``token_lengths`` ``(num_windows,)``: the generated sequence length of every window
+    (EOS included), in the order the windows were predicted."""
 
     mask: np.ndarray
     instances: np.ndarray | None
+    token_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 class Predictor:
@@ -47,6 +50,7 @@ class Predictor:
         self.stride = stride
         self.merge = merge
         self.num_classes = len(task.class_names) - 1
+        self._lengths: list[np.ndarray] = []
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **kwargs: object) -> Predictor:
@@ -68,15 +72,24 @@ class Predictor:
     @torch.no_grad()
     def predict_windows(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
         """Windows ``(B, 3, P, P)`` (clips ``(B, N, 3, P, P)``) uint8 -> masks ``(B, *mask_shape)`` at the mask
-        size, and instances (``iw``) or None."""
-        masks, inst = self.task.predict_masks(images.to(self.device))
+        size, and instances (``iw``) or None. Lengths of the generated sequences are appended to
+        ``self._lengths``."""
+        masks, inst, lengths = self.task.predict_masks_with_lengths(images.to(self.device))
+        self._lengths.append(lengths.cpu().numpy().astype(np.int64))
         return masks.cpu().numpy(), None if inst is None else inst.cpu().numpy()
+
+    def _take_lengths(self) -> np.ndarray:
+        """The lengths gathered since the last call ``(num_windows,)``; resets the list."""
+        out = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int64)
+        self._lengths = []
+        return out
 
     def predict_image(self, image: np.ndarray) -> Prediction:
         """``(H, W, 3)`` uint8 image -> :class:`Prediction` at ``(H, W)``."""
         if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 image, got {image.dtype} {image.shape}")
         h0, w0 = image.shape[:2]
+        self._lengths = []
         dummy = np.zeros((h0, w0), np.int64)
         sample = resize_sample(Sample(image, dummy, None, "input"), self.cfg.data.image_size)
         h, w = sample.mask.shape
@@ -100,7 +113,7 @@ class Predictor:
                     next_id += int(up.max())
         mask = resize_nearest(merger.result(), (h0, w0))
         instances = None if inst_canvas is None else resize_nearest(inst_canvas, (h0, w0))
-        return Prediction(mask, instances)
+        return Prediction(mask, instances, self._take_lengths())
 
     def predict_video(self, frames: np.ndarray, frame_stride: int | None = None) -> Prediction:
         """``(T, H, W, 3)`` uint8 frames -> :class:`Prediction` with a ``(T, H, W)`` mask, for video tokenizers.
@@ -116,6 +129,7 @@ class Predictor:
             raise ValueError(f"expected (T, H, W, 3) uint8 frames, got {frames.dtype} {frames.shape}")
         n = tok.num_frames
         t0, h0, w0 = frames.shape[:3]
+        self._lengths = []
         sample = resize_sample(
             Sample(frames, np.zeros((t0, h0, w0), np.int64), None, "video"), self.cfg.data.image_size
         )
@@ -135,4 +149,4 @@ class Predictor:
             masks, _ = self.predict_windows(batch)  # (B, N, S, S)
             for j, (t, y, x) in enumerate(chunk):
                 merger.add(resize_nearest(masks[j], (p, p)), y, x, t)
-        return Prediction(resize_nearest(merger.result(), (h0, w0)), None)
+        return Prediction(resize_nearest(merger.result(), (h0, w0)), None, self._take_lengths())

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from rleseg.config import Config, from_dict
 from rleseg.data.weights import token_weights
-from rleseg.inference.generate import SamplingConfig, generate, generate_runs
+from rleseg.inference.generate import SamplingConfig, generate, generate_runs, sequence_lengths
 from rleseg.metrics.confusion import ConfusionMatrix, segmentation_metrics
 from rleseg.models import build_model
 from rleseg.models.multihead import MultiHeadPix2Seq, tokens_to_runs
@@ -122,10 +122,19 @@ class Pix2SeqTask(L.LightningModule):
 
     def predict_masks(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Class masks at the tokenizer's size ``(B, *mask_shape)`` and instances (``iw`` only) or None."""
-        decoded = decode_batch(self.tok, self.generate_tokens(images))
+        masks, inst, _ = self.predict_masks_with_lengths(images)
+        return masks, inst
+
+    def predict_masks_with_lengths(
+        self, images: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Like :meth:`predict_masks`, plus each generated sequence's length ``(B,)`` (EOS included)."""
+        tokens = self.generate_tokens(images)
+        lengths = sequence_lengths(tokens)
+        decoded = decode_batch(self.tok, tokens)
         if self.tok.instance_aware:
-            return decoded[0], decoded[1]
-        return decoded, None
+            return decoded[0], decoded[1], lengths
+        return decoded, None, lengths
 
     def on_validation_epoch_start(self) -> None:
         self._cm = ConfusionMatrix(len(self.class_names) - 1)
