@@ -67,6 +67,28 @@ def write_png(path: Path, array: np.ndarray) -> Path:
     return path
 
 
+def write_gif(path: Path, frames: Sequence[np.ndarray], fps: float = 4.0) -> Path:
+    """Write ``frames`` (each ``(H, W, 3)`` uint8, one size) as a looping animated GIF, atomically."""
+    if not frames:
+        raise ValueError(f"{path}: no frames to write")
+    shapes = {f.shape for f in frames}
+    if len(shapes) != 1 or frames[0].dtype != np.uint8 or frames[0].ndim != 3 or frames[0].shape[-1] != 3:
+        raise ValueError(f"{path}: frames must be (H, W, 3) uint8 of one size, got {sorted(shapes)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        images = [Image.fromarray(np.ascontiguousarray(f)) for f in frames]
+        duration = max(20, round(1000 / fps))
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
 def label_png_array(mask: np.ndarray, what: str = "mask") -> np.ndarray:
     """Label ids as the smallest PNG dtype that holds them: uint8, else uint16; CommandError above 65535."""
     top = int(mask.max()) if mask.size else 0

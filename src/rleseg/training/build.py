@@ -14,6 +14,7 @@ from lightning.pytorch.loggers import CSVLogger
 
 from rleseg.config import Config
 from rleseg.data.datamodule import RLESegDataModule
+from rleseg.data.frames import VideoFrames, is_video_source
 from rleseg.data.sample import SegmentationSource
 from rleseg.data.transforms import AugmentConfig
 from rleseg.data.windows import WindowConfig
@@ -25,7 +26,22 @@ SPLITS = ("train", "val", "test")
 
 
 def build_sources(cfg: Config) -> dict[str, SegmentationSource]:
-    """The train/val/test sources named by ``cfg.data.source`` (synthetic or a dataset folder)."""
+    """The train/val/test sources named by ``cfg.data.source`` (synthetic or a dataset folder).
+
+    With an image tokenizer, a video dataset becomes the dataset of its frames (:class:`VideoFrames`), so an
+    image model trains and evaluates on the same frames a video model sees.
+    """
+    sources = _open_sources(cfg)
+    try:
+        video_tokenizer = tokenizer_class(cfg.tokenizer.name).is_video
+    except ValueError:
+        return sources  # an unknown tokenizer name is reported by build_tokenizer
+    if video_tokenizer:
+        return sources
+    return {k: VideoFrames(v) if is_video_source(v) else v for k, v in sources.items()}
+
+
+def _open_sources(cfg: Config) -> dict[str, SegmentationSource]:
     d = cfg.data
     if d.source in ("synthetic-cells", "synthetic-cells-video"):
         from rleseg.data.synthetic import SyntheticCells, SyntheticCellVideos
