@@ -642,9 +642,12 @@ def demo(
         bool,
         typer.Option("--tokenizers", help="Only the fast tokenizer round-trip table of every scheme (no training)."),
     ] = False,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for run/, masks/, overlays/, metrics.json.")] = Path(
-        "results/demo"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Folder for run/, masks/, overlays/, metrics.json (--video: results/demo-video).",
+        ),
+    ] = Path("results/demo"),
     minutes: Annotated[
         float | None, typer.Option("--minutes", help="Training time budget (default: train.max_time_minutes).")
     ] = None,
@@ -662,8 +665,24 @@ def demo(
     frames: Annotated[
         int, typer.Option("--frames", "-N", min=1, max=6, help="N: frames per clip in the --tokenizers table.")
     ] = 2,
+    video: Annotated[
+        bool,
+        typer.Option(
+            "--video", help="Video model on synthetic cell videos (configs/demo-video.yaml, results/demo-video)."
+        ),
+    ] = False,
+    compare_static: Annotated[
+        bool,
+        typer.Option(
+            "--compare-static",
+            help="With --video: also train the image model on the same frames (same budget) and compare.",
+        ),
+    ] = False,
 ) -> None:
-    """Train on synthetic cells, evaluate on held-out images, write results/demo (--tokenizers: no training)."""
+    """Train on synthetic cells, evaluate on held-out images, write results/demo (--tokenizers: no training).
+
+    --video: a video model on synthetic cell videos, evaluated on held-out videos, written to results/demo-video.
+    """
     if tokenizers:
         from rleseg.demo import main as demo_main
 
@@ -673,6 +692,22 @@ def demo(
     from rleseg.commands import demo_run
 
     extra = list(overrides or []) + ([f"train.seed={seed}"] if seed is not None else [])
+    if compare_static and not video:
+        raise typer.BadParameter("only applies to the video demo (--video)", param_hint="--compare-static")
+    if video:
+        from rleseg.commands import demo_video
+
+        target = demo_video.DEFAULT_OUT if out == demo_run.DEFAULT_OUT else out
+        with _user_errors():
+            demo_video.run(
+                target,
+                config=config,
+                overrides=extra,
+                minutes=minutes,
+                device=device,
+                compare_static=compare_static,
+            )
+        return
     with _user_errors():
         demo_run.run(out, config=config, overrides=extra, minutes=minutes, device=device)
 

@@ -1,0 +1,58 @@
+"""``rleseg demo --video``: a tiny video model and the static model on the same frames, end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image
+from typer.testing import CliRunner
+
+from rleseg.cli import app
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "250"}
+TINY_VIDEO = [
+    "data.synthetic_size=64",
+    "data.patch_size=64",
+    "data.synthetic_frames=3",
+    "data.synthetic_counts=[2,1,1]",
+    "tokenizer.mask_size=8",
+    "tokenizer.max_len=128",
+    "model.dim=32",
+    "model.heads=2",
+    "model.encoder_layers=1",
+    "model.decoder_layers=1",
+    "train.max_epochs=1",
+    "train.val_every_n_epochs=1",
+    "train.progress=false",
+]
+
+
+def test_video_demo_compares_with_the_static_model_on_the_same_frames(tmp_path: Path) -> None:
+    out = tmp_path / "demo-video"
+    res = runner.invoke(app, ["demo", "--video", "--compare-static", "--out", str(out), *TINY_VIDEO], env=WIDE)
+    assert res.exit_code == 0, res.output
+    video = json.loads((out / "metrics.json").read_text())
+    static = json.loads((out / "static" / "metrics.json").read_text())
+    assert video["classes"] == static["classes"] == ["ipsc", "dfc"]
+    assert video["num_images"] == static["num_images"] == 3, "every frame of the one test video, once"
+    assert json.loads((out / "comparison.json").read_text())["static"] == static
+    assert "Dice (%) on the same test frames" in res.output and "class-agnostic" in res.output
+    run_cfg = (out / "run" / "config.yaml").read_text()
+    assert "ltac" in run_cfg and "lac" in (out / "static" / "run" / "config.yaml").read_text()
+    frames = sorted((out / "masks" / "video_000").glob("*.png"))
+    assert [p.name for p in frames] == ["000.png", "001.png", "002.png"]
+    assert Image.open(frames[0]).size == (64, 64)
+    with Image.open(out / "overlays" / "video_000.gif") as gif:
+        assert gif.n_frames == 3 and gif.size[0] > 3 * 64
+
+
+def test_video_demo_refuses_an_image_tokenizer(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["demo", "--video", "--out", str(tmp_path), "tokenizer.name=lac"], env=WIDE)
+    assert res.exit_code == 1 and "needs a video tokenizer" in res.output
+
+
+def test_compare_static_needs_video(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["demo", "--compare-static", "--out", str(tmp_path)], env=WIDE)
+    assert res.exit_code != 0 and "--video" in res.output
