@@ -33,3 +33,20 @@ def test_lambda_lr_follows_the_schedule() -> None:
         opt.step()
         sched.step()
     assert lrs == pytest.approx([0.5, 1.0, 2 / 3, 1 / 3])
+
+
+def test_fitting_to_a_shorter_budget_shrinks_the_warmup_to_its_fraction() -> None:
+    f = WarmupLinearDecay(total_steps=10_000, warmup_steps=500)  # 5 %, planned for 10,000 steps
+    f.fit_to(expected_total=1_000, step=20)  # the time budget allows only 1,000
+    assert f.warm == 50 and f.total == 1_000
+    assert f(49) == pytest.approx(50 / 51) and f(50) == 1.0 and f(1_000) == 0.0
+    f.fit_to(expected_total=5_000, step=40)  # a longer estimate later never lengthens the warmup again
+    assert f.warm == 50 and f.total == 5_000
+
+
+def test_fitting_never_ends_the_warmup_before_the_current_step() -> None:
+    f = WarmupLinearDecay(total_steps=10_000, warmup_steps=500)
+    f.fit_to(expected_total=100, step=30)  # 5 % of 100 = 5, but 30 steps have passed
+    assert f.warm == 31 and f(30) == pytest.approx(31 / 32)
+    f.fit_to(expected_total=10, step=60)
+    assert f.total == 61 and f(61) == 0.0

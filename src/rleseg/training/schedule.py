@@ -13,12 +13,21 @@ from torch.optim.lr_scheduler import LambdaLR
 class WarmupLinearDecay:
     """Multiplier rising linearly to 1 over ``warmup_steps``, then falling linearly to 0 at ``total_steps``.
 
-    ``total_steps`` may be moved while training (see :class:`FitScheduleToTime`); the warmup length stays.
+    ``total_steps`` may be moved while training with :meth:`fit_to` (see :class:`FitScheduleToTime`).
     """
 
     def __init__(self, total_steps: int, warmup_steps: int) -> None:
         self.total = max(1, int(total_steps))
         self.warm = max(0, min(int(warmup_steps), self.total - 1))
+        self.warmup_fraction = self.warm / self.total
+
+    def fit_to(self, expected_total: int, step: int) -> None:
+        """End the decay at ``expected_total`` (never before ``step + 1``). The warmup shrinks to its fraction
+        of the new total when that is shorter (a budget allows fewer steps than the epochs would), but never
+        below ``step + 1`` and it never grows, so the learning rate only jumps within the warmup."""
+        target_warm = max(step + 1, round(self.warmup_fraction * expected_total))
+        self.warm = min(self.warm, target_warm)
+        self.total = max(int(expected_total), self.warm + 1, step + 1)
 
     def __call__(self, step: int) -> float:
         if step < self.warm:
@@ -58,4 +67,4 @@ class FitScheduleToTime(L.Callback):
         for config in trainer.lr_scheduler_configs:
             for fn in getattr(config.scheduler, "lr_lambdas", []):
                 if isinstance(fn, WarmupLinearDecay):
-                    fn.total = max(expected, fn.warm + 1, step + 1)
+                    fn.fit_to(expected, step)
