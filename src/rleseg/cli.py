@@ -557,7 +557,12 @@ def train(
 def predict(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint written by rleseg train.", show_default=False)],
     inputs: Annotated[
-        list[Path], typer.Argument(help="Images (png, jpg, tif) or folders of them.", show_default=False)
+        list[Path],
+        typer.Argument(
+            help="Images (png, jpg, tif), video files (mp4, avi, mov, mkv, webm, gif ...), folders of images "
+            "or of frames, folders of videos (sub-folders of frames or video files).",
+            show_default=False,
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for masks/, instances/ and overlays/.")],
     stride: Annotated[
@@ -568,9 +573,39 @@ def predict(
     ] = "vote",
     device: Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:1 ...")] = "cpu",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 8,
+    frame_stride: Annotated[
+        int | None,
+        typer.Option(
+            "--frame-stride",
+            min=1,
+            help="Video models: T, frames between clip starts (1..N; default: config's, else N).",
+        ),
+    ] = None,
+    cleanup: Annotated[
+        int | None,
+        typer.Option(
+            "--cleanup",
+            min=0,
+            help="Close background gaps of up to N pixels inside runs of one class (default: config's, 0: off).",
+        ),
+    ] = None,
+    video: Annotated[
+        bool, typer.Option("--video", help="A folder of images is one video also for an image model.")
+    ] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")] = False,
 ) -> None:
-    """Predict full-size masks for images: masks/ (class ids), instances/ (iw models) and overlays/ PNGs."""
+    """Predict full-size masks: masks/ (class ids), instances/ (iw models) and overlays/ PNGs.
+
+    \b
+    Inputs:
+      image file            one image: masks/X.png
+      video file            one video: masks/X/000000.png ... and a preview overlays/X.gif
+      folder of images      (or with an images/ sub-folder) a set of images for an image model;
+                            one video (the images are its frames, natural order) for a video model or --video
+      folder of videos      sub-folders of frames and video files: masks/<video>/<frame>.png ...
+    A video model predicts clips of N frames every --frame-stride frames and refuses single images; an image
+    model predicts every frame of a video on its own.
+    """
     from rleseg.commands import predict as predict_cmd
 
     with _user_errors():
@@ -582,6 +617,9 @@ def predict(
             merge=merge,
             device=device,
             batch_size=batch_size,
+            frame_stride=frame_stride,
+            cleanup=cleanup,
+            video=video,
             overwrite=overwrite,
         )
 

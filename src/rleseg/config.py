@@ -107,12 +107,18 @@ class TrainSection:
 
 @dataclass
 class GenerationSection:
-    """How tokens are generated at validation and prediction time (paper: top-p 0.4 sampling)."""
+    """How tokens are generated at validation and prediction time (paper: top-p 0.4 sampling).
+
+    ``cleanup``: after prediction, close background gaps of up to this many pixels inside runs of one class
+    (``rleseg.inference.cleanup.close_gaps``; 0: off). Used by the Predictor (``rleseg predict``), not by
+    validation during training.
+    """
 
     greedy: bool = True
     temperature: float = 1.0
     top_p: float | None = None
     constrained: bool = True
+    cleanup: int = 0
 
 
 @dataclass

@@ -77,3 +77,41 @@ def test_prediction_reports_one_sequence_length_per_window() -> None:
     assert ((out.token_lengths >= 1) & (out.token_lengths <= 20)).all()
     again = predictor.predict_image(np.zeros((16, 16, 3), np.uint8))
     assert again.token_lengths.shape == (1,)  # lengths of the earlier image are not carried over
+
+
+def test_cleanup_closes_gaps_in_the_full_size_mask() -> None:
+    predictor = oracle_predictor("lac")
+    labels = np.zeros((32, 48), np.int64)
+    labels[4:20, 6:40] = 1
+    labels[4:20, 20:22] = 0  # a 2-pixel gap in every row of the rectangle (what dropped runs leave)
+    image = np.stack([labels * 100, np.zeros_like(labels), np.zeros_like(labels)], -1).astype(np.uint8)
+    assert np.array_equal(predictor.predict_image(image).mask, labels), "no clean-up by default"
+    predictor.cleanup = 2
+    cleaned = predictor.predict_image(image).mask
+    assert (cleaned[4:20, 6:40] == 1).all() and int(cleaned.sum()) == 16 * 34
+    predictor.task.cfg.generation.cleanup = 2  # the config's value is the default of a new predictor
+    assert Predictor(predictor.task).cleanup == 2
+    with pytest.raises(ValueError, match="cleanup must be a gap size"):
+        Predictor(predictor.task, cleanup=-1)
+
+
+def test_frame_stride_longer_than_the_clip_is_an_error() -> None:
+    with pytest.raises(ValueError, match="frame stride 3 is larger than the clip length N=2"):
+        oracle_predictor("tac", num_frames=2).predict_video(np.zeros((5, 16, 16, 3), np.uint8), frame_stride=3)
+
+
+def test_instance_aware_video_prediction_gives_instances_per_frame() -> None:
+    predictor = oracle_predictor("iw", num_frames=2)
+    exact = predictor.predict_windows
+
+    def with_instances(images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        masks, _ = exact(images)
+        return masks, masks  # every window: instance id = class id
+
+    predictor.predict_windows = with_instances  # type: ignore[method-assign]
+    predictor.stride = 8
+    labels, frames = painted((3, 22, 34), seed=2)
+    out = predictor.predict_video(frames, frame_stride=1)
+    assert out.instances is not None and out.instances.shape == (3, 22, 34)
+    assert np.array_equal(out.instances > 0, labels > 0)
+    assert int(out.instances.max()) > 2, "ids of different windows are offset apart"

@@ -1,79 +1,38 @@
-"""``rleseg predict CKPT INPUT... --out DIR``: full-size masks and overlays for image files.
+"""``rleseg predict CKPT INPUT... --out DIR``: full-size masks and overlays for images and videos.
 
-For every input image ``<name>.<ext>`` it writes ``DIR/masks/<name>.png`` (single-channel class ids, uint8;
-16-bit above 255 classes), ``DIR/instances/<name>.png`` (16-bit instance ids, ``iw`` models only) and
-``DIR/overlays/<name>.png`` (the image with the classes blended in colour and outlined). Every file is
-written atomically; an existing output is an error unless ``overwrite``.
+Which inputs are images and which are videos, and where their outputs go, is in
+:mod:`rleseg.commands.predict_inputs`. Masks are single-channel class ids (uint8; 16-bit above 255 classes),
+instances 16-bit ids (``iw`` models only), overlays the image with the classes blended in colour and
+outlined. A video model predicts clips of N frames every ``frame_stride`` frames; an image model predicts
+every frame of a video on its own. Every file is written atomically; an existing output is an error unless
+``overwrite``. Unreadable inputs are reported together at the end; the others are still predicted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
-from rleseg.commands.common import CommandError, compact_ids, label_png_array, progress, stdout, write_png
+from rleseg.commands.common import (
+    CommandError,
+    compact_ids,
+    label_png_array,
+    progress,
+    stderr,
+    stdout,
+    write_gif,
+    write_png,
+)
+from rleseg.commands.predict_inputs import ImageJob, VideoJob, collect, plan
+from rleseg.inference.predictor import Predictor
 
 MERGES = ("vote", "latest", "max", "min")
-
-
-@dataclass(frozen=True)
-class Job:
-    """One input image and the files it becomes."""
-
-    image: Path
-    mask: Path
-    overlay: Path
-    instances: Path | None
-
-    def outputs(self) -> list[Path]:
-        return [self.mask, self.overlay, *([self.instances] if self.instances is not None else [])]
-
-
-def collect_inputs(inputs: list[Path]) -> list[Path]:
-    """Image files named directly, and the image files directly inside named folders (natural order)."""
-    from rleseg.data.formats.files import IMAGE_EXTENSIONS, natural_key
-
-    files: list[Path] = []
-    for path in inputs:
-        if path.is_dir():
-            found = sorted(
-                (p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
-                key=lambda p: natural_key(p.name),
-            )
-            found = [p for p in found if not p.name.startswith(".")]
-            if not found:
-                raise CommandError(f"{path}: folder holds no images ({'|'.join(IMAGE_EXTENSIONS)})")
-            files += found
-        elif path.is_file():
-            if path.suffix.lower() not in IMAGE_EXTENSIONS:
-                raise CommandError(f"{path}: not an image file; expected {'|'.join(IMAGE_EXTENSIONS)}")
-            files.append(path)
-        else:
-            raise CommandError(f"{path}: no such file or folder")
-    return files
-
-
-def plan(files: list[Path], out: Path, instances: bool, overwrite: bool) -> list[Job]:
-    """Output paths for every input; CommandError on two inputs with one name or an existing output."""
-    jobs: list[Job] = []
-    seen: dict[str, Path] = {}
-    for f in files:
-        if f.stem in seen:
-            raise CommandError(f"{f} and {seen[f.stem]} would both be written as {f.stem}.png; rename one")
-        seen[f.stem] = f
-        name = f"{f.stem}.png"
-        inst = out / "instances" / name if instances else None
-        jobs.append(Job(f, out / "masks" / name, out / "overlays" / name, inst))
-    if not overwrite:
-        for job in jobs:
-            for p in job.outputs():
-                if p.exists():
-                    raise CommandError(f"{p} already exists; pass --overwrite to replace it")
-    return jobs
+PREVIEW_FPS = 10.0  # frame rate of the overlay GIF of a folder of frames (video files keep their own)
+PREVIEW_SIDE = 480  # longer side of the overlay GIF in pixels, at most
 
 
 def predict(
@@ -85,46 +44,198 @@ def predict(
     merge: str = "vote",
     device: str = "cpu",
     batch_size: int = 8,
+    frame_stride: int | None = None,
+    cleanup: int | None = None,
+    video: bool = False,
     overwrite: bool = False,
     console: Console | None = None,
-) -> list[Job]:
-    """Predict every input image with ``checkpoint`` and write masks, instances (``iw``) and overlays."""
-    from rleseg.data.formats.files import read_rgb
-    from rleseg.inference.predictor import Predictor
-    from rleseg.report.overlay import overlay
+) -> tuple[list[ImageJob], list[VideoJob]]:
+    """Predict every input image and video with ``checkpoint``; write masks, instances (``iw``) and overlays.
 
+    ``frame_stride``: T, the first frames of a video model's clips are T apart (default: the config's, else
+    N); ``cleanup``: close gaps of up to this many pixels (default: the config's, 0: off); ``video``: a
+    folder of images is one video also for an image model.
+    """
     if merge not in MERGES:
         raise CommandError(f"unknown merge {merge!r}; expected one of {', '.join(MERGES)}")
-    files = collect_inputs(inputs)
+    if cleanup is not None and cleanup < 0:
+        raise CommandError(f"--cleanup {cleanup}: expected a gap size in pixels >= 0 (0: off)")
     try:
         predictor = Predictor.from_checkpoint(
-            checkpoint, device=device, batch_size=batch_size, stride=stride, merge=merge
+            checkpoint, device=device, batch_size=batch_size, stride=stride, merge=merge, cleanup=cleanup
         )
     except (ValueError, RuntimeError) as err:  # RuntimeError: e.g. a CUDA device that is not there
         raise CommandError(str(err)) from None
-    num_classes = len(predictor.class_names) - 1
-    jobs = plan(files, out, predictor.task.tok.instance_aware, overwrite)
+    _check_frame_stride(predictor, checkpoint, frame_stride)
+    images, videos = plan(
+        collect(inputs, video or predictor.is_video),
+        out,
+        instances=predictor.task.tok.instance_aware,
+        overwrite=overwrite,
+    )
+    if predictor.is_video and images:
+        raise CommandError(
+            f"{images[0].image}: a single image, but {checkpoint} is a video model ({predictor.task.tok.name}, "
+            f"clips of N={predictor.num_frames} frames); give a folder of frames, a folder of such folders or a "
+            "video file"
+        )
+    writer = _Writer(predictor)
     unreadable: list[str] = []
-    for job in progress(jobs, f"predicting {len(jobs)} image{'s' if len(jobs) != 1 else ''}"):
+    done = {"image": 0, "video": 0}
+    jobs: list[ImageJob | VideoJob] = [*images, *videos]
+    for job in progress(jobs, f"predicting {_count(len(images), 'image')}, {_count(len(videos), 'video')}"):
         try:
-            image = read_rgb(job.image)
+            if isinstance(job, ImageJob):
+                writer.image(job)
+            elif predictor.is_video:
+                writer.video_clips(job, frame_stride)
+            else:
+                writer.video_frames(job)
         except ValueError as err:  # DatasetError names the file; carry on with the others
             unreadable.append(str(err))
-            continue
-        pred = predictor.predict_image(image)
-        write_png(job.mask, label_png_array(pred.mask, f"{job.mask}: class mask"))
-        if job.instances is not None and pred.instances is not None:
-            ids = compact_ids(pred.instances)
-            if ids.size and int(ids.max()) > np.iinfo(np.uint16).max:
-                raise CommandError(f"{job.instances}: {int(ids.max())} instances do not fit a 16-bit PNG")
-            write_png(job.instances, ids.astype(np.uint16))
-        write_png(job.overlay, overlay(image, pred.mask, num_classes=num_classes))
+        else:
+            done["image" if isinstance(job, ImageJob) else "video"] += 1
     con = console or stdout()
-    done = len(jobs) - len(unreadable)
     kinds = "masks/, instances/, overlays/" if predictor.task.tok.instance_aware else "masks/, overlays/"
-    con.print(f"wrote {done} prediction(s) to [bold]{escape(str(out))}[/bold] ({kinds})")
+    con.print(
+        f"wrote {_count(done['image'], 'image')} and {_count(done['video'], 'video')} "
+        f"({_count(writer.frames, 'frame')}) to [bold]{escape(str(out))}[/bold] ({kinds})"
+    )
     con.print(f"classes: {', '.join(f'{k}={n}' for k, n in enumerate(predictor.class_names))}")
     if unreadable:
         lines = "\n  ".join(unreadable)
         raise CommandError(f"{len(unreadable)} of {len(jobs)} input(s) could not be read:\n  {lines}")
-    return jobs
+    return images, videos
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _check_frame_stride(predictor: Predictor, checkpoint: Path, frame_stride: int | None) -> None:
+    """CommandError for a stride above N; a note when an image model has no use for it."""
+    if frame_stride is None:
+        return
+    if not predictor.is_video:
+        stderr().print(
+            f"note: --frame-stride is ignored: {escape(str(checkpoint))} is an image model, every frame is "
+            "predicted on its own"
+        )
+    elif not 1 <= frame_stride <= predictor.num_frames:
+        raise CommandError(
+            f"--frame-stride {frame_stride}: expected 1..{predictor.num_frames} (N, the clip length of "
+            f"{checkpoint}); a larger stride would skip frames"
+        )
+
+
+class _Writer:
+    """Predicts one input at a time and writes its files; counts the video frames written."""
+
+    def __init__(self, predictor: Predictor) -> None:
+        from rleseg.report.overlay import overlay
+
+        self.predictor = predictor
+        self.num_classes = len(predictor.class_names) - 1
+        self.overlay = overlay
+        self.frames = 0
+
+    def image(self, job: ImageJob) -> None:
+        from rleseg.data.formats.files import read_rgb
+
+        image = read_rgb(job.image)
+        pred = self.predictor.predict_image(image)
+        ids = None if pred.instances is None else compact_ids(pred.instances)
+        self._write(image, pred.mask, ids, job.mask, job.overlay, job.instances)
+
+    def video_frames(self, job: VideoJob) -> None:
+        """An image model on a video: every frame predicted as an image, read and written one at a time."""
+        previews = []
+        for i, frame in enumerate(_frames(job)):
+            pred = self.predictor.predict_image(frame)
+            name = job.frame_name(i)
+            inst = None if job.instances is None else job.instances / name
+            ids = None if pred.instances is None else compact_ids(pred.instances)  # not tracked across frames
+            previews.append(_thumbnail(self._write(frame, pred.mask, ids, job.masks / name, job.overlays / name, inst)))
+            self.frames += 1
+        self._preview(job, previews)
+
+    def video_clips(self, job: VideoJob, frame_stride: int | None) -> None:
+        """A video model on a video: all frames at once, clips of N frames, merged per pixel and frame."""
+        from rleseg.data.formats.files import DatasetError
+
+        listed = list(_frames(job))
+        first = listed[0].shape
+        for i, f in enumerate(listed):
+            if f.shape != first:
+                where = job.frames[i] if job.frames is not None else f"{job.source} frame {i}"
+                raise DatasetError(
+                    f"{where}: frame is {f.shape[0]}x{f.shape[1]} (HxW) but the first frame is {first[0]}x{first[1]}; "
+                    "expected all frames of a video to share a size"
+                )
+        frames = np.stack(listed)  # (T, H, W, 3)
+        del listed
+        pred = self.predictor.predict_video(frames, frame_stride)
+        instances = None if pred.instances is None else compact_ids(pred.instances)  # one id per track
+        previews = []
+        for i, frame in enumerate(frames):
+            name = job.frame_name(i)
+            inst = None if job.instances is None else job.instances / name
+            ids = None if instances is None else instances[i]
+            coloured = self._write(frame, pred.mask[i], ids, job.masks / name, job.overlays / name, inst)
+            previews.append(_thumbnail(coloured))
+            self.frames += 1
+        self._preview(job, previews)
+
+    def _write(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        ids: np.ndarray | None,
+        mask_path: Path,
+        overlay_path: Path,
+        inst_path: Path | None,
+    ) -> np.ndarray:
+        """Write one ``(H, W)`` mask, its instance ids (already numbered 1..n) and its overlay; returns the
+        overlay ``(H, W, 3)``."""
+        write_png(mask_path, label_png_array(mask, f"{mask_path}: class mask"))
+        if inst_path is not None and ids is not None:
+            if ids.size and int(ids.max()) > np.iinfo(np.uint16).max:
+                raise CommandError(f"{inst_path}: {int(ids.max())} instances do not fit a 16-bit PNG")
+            write_png(inst_path, ids.astype(np.uint16))
+        coloured = self.overlay(image, mask, num_classes=self.num_classes)
+        write_png(overlay_path, coloured)
+        return coloured
+
+    def _preview(self, job: VideoJob, overlays: list[np.ndarray]) -> None:
+        from rleseg.data.formats.video_file import frame_rate
+
+        fps = (frame_rate(job.source) if job.frames is None else None) or PREVIEW_FPS
+        size = overlays[0].shape[:2]  # frames of other sizes (image models take any) are fitted to the first
+        write_gif(job.preview, [f if f.shape[:2] == size else _thumbnail(f, size) for f in overlays], fps)
+
+
+def _thumbnail(frame: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """``(H, W, 3)`` uint8 resized (bilinear) to ``size`` ``(h, w)``, by default shrunk to a longer side of
+    :data:`PREVIEW_SIDE` (aspect kept; smaller frames are kept as they are)."""
+    from PIL import Image
+
+    h, w = frame.shape[:2]
+    if size is None:
+        if max(h, w) <= PREVIEW_SIDE:
+            return frame
+        scale = PREVIEW_SIDE / max(h, w)
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    resized = Image.fromarray(np.ascontiguousarray(frame)).resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    return np.asarray(resized)
+
+
+def _frames(job: VideoJob) -> Iterator[np.ndarray]:
+    """The frames of a video job, ``(H, W, 3)`` uint8 each, read one at a time."""
+    from rleseg.data.formats.files import read_rgb
+    from rleseg.data.formats.video_file import iter_frames
+
+    if job.frames is None:
+        yield from iter_frames(job.source)
+    else:
+        for path in job.frames:
+            yield read_rgb(path)

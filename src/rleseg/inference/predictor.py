@@ -1,8 +1,9 @@
-"""Predict full-size masks for images of any size with a trained checkpoint.
+"""Predict full-size masks for images and videos of any size with a trained checkpoint.
 
 An image is resized like the training data (longer side I), cut into windows of the model's input size P
 at a chosen stride, every window's tokens are generated and decoded at the mask size S, upsampled back to
-P, merged into the full mask (vote, latest, max or min) and resized back to the image's own size.
+P, merged into the full mask (vote, latest, max or min), resized back to the image's own size and, if asked,
+cleaned of small gaps. A video is cut the same way into clips of N frames every T frames.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 
 from rleseg.data.patches import crop_window, resize_sample, spatial_windows, temporal_windows
 from rleseg.data.sample import Sample
+from rleseg.inference.cleanup import close_gaps
 from rleseg.inference.stitch import WindowMerger
 from rleseg.tokenizers.resolution import resize_nearest
 from rleseg.training.task import Pix2SeqTask
@@ -32,7 +34,12 @@ class Prediction:
 
 
 class Predictor:
-    """Runs a trained :class:`Pix2SeqTask` over whole images (sliding windows + stitching)."""
+    """Runs a trained :class:`Pix2SeqTask` over whole images and videos (sliding windows + stitching).
+
+    ``stride``: spatial window stride (default: the config's ``data.eval_stride``, else P); ``merge``: how
+    overlapping windows merge (vote, latest, max, min); ``cleanup``: close background gaps of up to this
+    many pixels in the full-size masks (default: the config's ``generation.cleanup``; 0: off).
+    """
 
     def __init__(
         self,
@@ -42,6 +49,7 @@ class Predictor:
         batch_size: int = 8,
         stride: int | None = None,
         merge: str = "vote",
+        cleanup: int | None = None,
     ) -> None:
         self.task = task.to(device).eval()
         self.device = torch.device(device)
@@ -49,6 +57,9 @@ class Predictor:
         self.cfg = task.cfg
         self.stride = stride
         self.merge = merge
+        self.cleanup = task.cfg.generation.cleanup if cleanup is None else cleanup
+        if isinstance(self.cleanup, bool) or int(self.cleanup) != self.cleanup or self.cleanup < 0:
+            raise ValueError(f"cleanup must be a gap size in pixels >= 0 (0: off), got {self.cleanup!r}")
         self.num_classes = len(task.class_names) - 1
         self._lengths: list[np.ndarray] = []
 
@@ -84,69 +95,92 @@ class Predictor:
         self._lengths = []
         return out
 
+    @property
+    def is_video(self) -> bool:
+        """Whether the tokenizer takes clips of ``num_frames`` frames (use :meth:`predict_video`)."""
+        return len(self.task.tok.mask_shape) == 3
+
+    @property
+    def num_frames(self) -> int:
+        """N: frames per clip (1 for image tokenizers)."""
+        return int(self.task.tok.num_frames) if self.is_video else 1
+
     def predict_image(self, image: np.ndarray) -> Prediction:
         """``(H, W, 3)`` uint8 image -> :class:`Prediction` at ``(H, W)``."""
         if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 image, got {image.dtype} {image.shape}")
-        h0, w0 = image.shape[:2]
-        self._lengths = []
-        dummy = np.zeros((h0, w0), np.int64)
-        sample = resize_sample(Sample(image, dummy, None, "input"), self.cfg.data.image_size)
-        h, w = sample.mask.shape
-        p = self.cfg.data.patch_size or max(h, w)
-        stride = self.stride or self.cfg.data.eval_stride or p
-        corners = spatial_windows(h, w, p, stride)
-        merger = WindowMerger((h, w), self.num_classes, self.merge)
-        inst_canvas = np.zeros((h, w), np.int64) if self.task.tok.instance_aware else None
-        next_id = 0
-        for i in range(0, len(corners), self.batch_size):
-            chunk = corners[i : i + self.batch_size]
-            crops = [crop_window(sample, y, x, p).image for y, x in chunk]
-            batch = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
-            masks, inst = self.predict_windows(batch)
-            for j, (y, x) in enumerate(chunk):
-                merger.add(resize_nearest(masks[j], (p, p)), y, x)
-                if inst_canvas is not None and inst is not None:
-                    up = resize_nearest(inst[j], (p, p))[: h - y, : w - x].astype(np.int64)
-                    region = inst_canvas[y : y + up.shape[0], x : x + up.shape[1]]
-                    region[up > 0] = up[up > 0] + next_id
-                    next_id += int(up.max())
-        mask = resize_nearest(merger.result(), (h0, w0))
-        instances = None if inst_canvas is None else resize_nearest(inst_canvas, (h0, w0))
-        return Prediction(mask, instances, self._take_lengths())
+        return self._predict(image, None)
 
     def predict_video(self, frames: np.ndarray, frame_stride: int | None = None) -> Prediction:
         """``(T, H, W, 3)`` uint8 frames -> :class:`Prediction` with a ``(T, H, W)`` mask, for video tokenizers.
 
-        Clips of N frames (the tokenizer's ``num_frames``) start every ``frame_stride`` frames (default N, no
-        overlap; the last clip ends at the last frame), each clip is cut into spatial windows like an image,
-        and overlapping predictions are merged per pixel and frame with the predictor's merge rule.
+        Clips of N frames (the tokenizer's ``num_frames``) start every ``frame_stride`` frames (default: the
+        config's ``data.eval_frame_stride``, else N, no overlap; the last clip ends at the last frame), each
+        clip is cut into spatial windows like an image, and overlapping predictions are merged per pixel and
+        frame with the predictor's merge rule. ``iw`` models also give ``(T, H, W)`` instances.
         """
         tok = self.task.tok
-        if len(tok.mask_shape) != 3:
+        if not self.is_video:
             raise ValueError(f"tokenizer {tok.name} takes single images; use predict_image for each frame")
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             raise ValueError(f"expected (T, H, W, 3) uint8 frames, got {frames.dtype} {frames.shape}")
-        n = tok.num_frames
-        t0, h0, w0 = frames.shape[:3]
+        n = self.num_frames
+        stride = frame_stride or self.cfg.data.eval_frame_stride or n
+        if stride > n:
+            raise ValueError(f"frame stride {stride} is larger than the clip length N={n}; frames would be skipped")
+        return self._predict(frames, temporal_windows(frames.shape[0], n, stride))
+
+    def _predict(self, pixels: np.ndarray, clip_starts: list[int] | None) -> Prediction:
+        """The one prediction path of images ``(H, W, 3)`` (``clip_starts`` None) and videos ``(T, H, W, 3)``
+        (clips of N frames from each start): resize to I, cut windows of P at the stride, predict them in
+        batches, merge at the resized size, resize back to the input's size and clean up (``cleanup``)."""
+        shape0 = pixels.shape[:-1]  # (H, W) or (T, H, W)
         self._lengths = []
-        sample = resize_sample(
-            Sample(frames, np.zeros((t0, h0, w0), np.int64), None, "video"), self.cfg.data.image_size
-        )
-        h, w = sample.mask.shape[-2:]
+        video = clip_starts is not None
+        dummy = Sample(pixels, np.zeros(shape0, np.int64), None, "video" if video else "input")
+        sample = resize_sample(dummy, self.cfg.data.image_size)
+        shape = sample.mask.shape
+        h, w = shape[-2:]
         p = self.cfg.data.patch_size or max(h, w)
         stride = self.stride or self.cfg.data.eval_stride or p
-        windows = [
-            (t, y, x)
-            for t in temporal_windows(t0, n, frame_stride or self.cfg.data.eval_frame_stride or n)
-            for y, x in spatial_windows(h, w, p, stride)
-        ]
-        merger = WindowMerger((t0, h, w), self.num_classes, self.merge)
+        n = self.num_frames if video else None
+        windows = [(t, y, x) for t in (clip_starts or [0]) for y, x in spatial_windows(h, w, p, stride)]
+        merger = WindowMerger(shape, self.num_classes, self.merge)
+        instances = _InstanceCanvas(shape) if self.task.tok.instance_aware else None
         for i in range(0, len(windows), self.batch_size):
             chunk = windows[i : i + self.batch_size]
-            clips = [crop_window(sample, y, x, p, t, n).image for t, y, x in chunk]  # (N, P, P, 3) each
-            batch = torch.from_numpy(np.stack(clips)).permute(0, 1, 4, 2, 3).contiguous()
-            masks, _ = self.predict_windows(batch)  # (B, N, S, S)
+            crops = [crop_window(sample, y, x, p, t, n).image for t, y, x in chunk]  # (P, P, 3) or (N, P, P, 3)
+            batch = torch.from_numpy(np.stack(crops)).movedim(-1, -3).contiguous()  # (B, [N,] 3, P, P)
+            masks, inst = self.predict_windows(batch)  # (B, [N,] S, S)
             for j, (t, y, x) in enumerate(chunk):
                 merger.add(resize_nearest(masks[j], (p, p)), y, x, t)
-        return Prediction(resize_nearest(merger.result(), (h0, w0)), None, self._take_lengths())
+                if instances is not None and inst is not None:
+                    instances.paste(resize_nearest(inst[j], (p, p)), y, x, t)
+        mask = resize_nearest(merger.result(), shape0[-2:])
+        inst_full = None if instances is None else resize_nearest(instances.canvas, shape0[-2:])
+        if self.cleanup:
+            mask = close_gaps(mask, self.cleanup)
+            inst_full = None if inst_full is None else close_gaps(inst_full, self.cleanup)
+        return Prediction(mask, inst_full, self._take_lengths())
+
+
+class _InstanceCanvas:
+    """Pastes window instance ids ``(P, P)`` (clips ``(N, P, P)``) into one ``shape`` canvas, each window's
+    ids offset past all earlier ones so instances of different windows never share an id (later windows
+    overwrite earlier ones where they overlap)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.canvas = np.zeros(shape, np.int64)
+        self.next_id = 0
+
+    def paste(self, ids: np.ndarray, y: int, x: int, t: int = 0) -> None:
+        h, w = self.canvas.shape[-2:]
+        if self.canvas.ndim == 3:
+            ids = ids[: self.canvas.shape[0] - t]
+            region = self.canvas[t : t + ids.shape[0], y : y + ids.shape[-2], x : x + ids.shape[-1]]
+        else:
+            region = self.canvas[y : y + ids.shape[-2], x : x + ids.shape[-1]]
+        ids = ids[..., : h - y, : w - x].astype(np.int64)
+        region = region[..., : ids.shape[-2], : ids.shape[-1]]
+        region[ids > 0] = ids[ids > 0] + self.next_id
+        self.next_id += int(ids.max()) if ids.size else 0
