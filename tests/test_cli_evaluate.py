@@ -1,5 +1,5 @@
 """``rleseg evaluate --pred DIR --gt DIR --out DIR``: perfect predictions, a case worked by hand, every bad input
-reported by file while the rest is scored, and the not-yet-available checkpoint form."""
+reported by file while the rest is scored (in the HTML report too), and a missing checkpoint."""
 
 from __future__ import annotations
 
@@ -58,6 +58,9 @@ def test_perfect_predictions_score_one_everywhere(tmp_path: Path) -> None:
     panoptic = report["panoptic"]
     assert (panoptic["pq"], panoptic["sq"], panoptic["rq"], panoptic["num_images"]) == (1.0, 1.0, 1.0, 2)
     assert "cell" in output and "Panoptic quality" in output and "metrics.json" in output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="metrics-table"' in page and "<th>PQ</th>" in page and page.count('<figure class="case"') == 2
+    assert '<div class="panels"><span>ground truth</span><span>prediction</span></div>' in page, "no images/"
 
 
 def test_imperfect_case_by_hand(tmp_path: Path) -> None:
@@ -138,6 +141,9 @@ def test_bad_inputs_are_reported_by_file_and_the_rest_is_scored(tmp_path: Path) 
     r = json.loads((out / "metrics.json").read_text())
     assert r["num_images"] == 2 and r["panoptic"]["num_images"] == 2
     assert r["per_class"]["cell"]["precision"] == pytest.approx(5 / 8)  # the two good pairs, as by hand
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert all(str(path) in page for path in expected), "every problem is listed in the report"
+    assert page.count('<figure class="case"') == 2
 
 
 def test_missing_folders_options_and_checkpoint_form(tmp_path: Path) -> None:
@@ -148,7 +154,7 @@ def test_missing_folders_options_and_checkpoint_form(tmp_path: Path) -> None:
     code, output = run("--gt", gt, "--out", out)
     assert code == 2 and "--pred" in output
     code, output = run(tmp_path / "model.ckpt", gt, "--out", out)
-    assert code == 1 and "not available yet" in output and "rleseg predict" in output
+    assert code == 1 and f"checkpoint {tmp_path / 'model.ckpt'} does not exist" in output
     code, output = run("--pred", gt, "--gt", gt, "--out", out, "--classes", tmp_path / "none.txt")
     assert code == 1 and "class list not found" in output
     assert not (out / "metrics.json").exists()

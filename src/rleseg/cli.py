@@ -629,13 +629,15 @@ def predict(
 def evaluate(
     checkpoint: Annotated[
         Path | None,
-        typer.Argument(
-            metavar="CKPT", help="Checkpoint to predict with first (not available yet).", show_default=False
-        ),
+        typer.Argument(metavar="CKPT", help="Checkpoint to predict DATA with, then score.", show_default=False),
     ] = None,
     data: Annotated[
-        Path | None,
-        typer.Argument(metavar="DATA", help="Dataset to predict (with CKPT; not available yet).", show_default=False),
+        str | None,
+        typer.Argument(
+            metavar="DATA",
+            help="Dataset folder (any format), COCO panoptic .json, or synthetic-cells[-video].",
+            show_default=False,
+        ),
     ] = None,
     pred: Annotated[
         Path | None, typer.Option("--pred", help="Predictions: DIR/masks/<name>.png [DIR/instances/<name>.png].")
@@ -643,23 +645,65 @@ def evaluate(
     gt: Annotated[
         Path | None, typer.Option("--gt", help="Ground truth in the folder layout (masks/, instances/, classes.txt).")
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for metrics.json.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for metrics.json and report.html.")] = None,
     classes: Annotated[
         Path | None,
         typer.Option("--classes", help="classes.txt, background first (default: --gt's, else numbered)."),
     ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option("--split", help="CKPT form: split of DATA (default: test/ if there, else all of DATA)."),
+    ] = None,
+    stride: Annotated[
+        int | None, typer.Option("--stride", min=1, help="CKPT form: window stride in pixels (default: config's).")
+    ] = None,
+    merge: Annotated[
+        str, typer.Option("--merge", help="CKPT form: how overlapping windows merge: vote, latest, max or min.")
+    ] = "vote",
+    device: Annotated[str, typer.Option("--device", help="CKPT form: cpu, cuda, cuda:1 ...")] = "cpu",
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="CKPT form: windows per forward pass.")] = 8,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="CKPT form: evaluate only the first N samples.")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="CKPT form: replace an earlier evaluation in --out.")
+    ] = False,
 ) -> None:
-    """Score masks on disk against ground truth: metrics table, OUT/metrics.json (PQ when both have instances/).
+    """Score a checkpoint on a dataset (CKPT DATA) or masks on disk (--pred --gt): metrics.json and report.html.
 
-    Every bad file is reported on one line and left out; the rest is scored. Exit status 1 on any problem.
+    CKPT DATA predicts every image (windows and stitching) into OUT/masks/, scores it (PQ for iw
+    checkpoints on data with instances) and adds sequence-length statistics. --pred --gt scores masks on
+    disk (PQ when both have instances/). Every bad input is reported on one line and left out; the rest
+    is scored. Exit status 1 on any problem.
     """
     from rleseg.commands import evaluate as evaluate_cmd
 
     if checkpoint is not None or data is not None:
-        _fail(
-            "evaluating a checkpoint (rleseg evaluate CKPT DATA) is not available yet; run "
-            "`rleseg predict CKPT DATA/images --out PRED` and then `rleseg evaluate --pred PRED --gt DATA --out DIR`"
-        )
+        from rleseg.commands import evaluate_checkpoint as checkpoint_cmd
+
+        if checkpoint is None or data is None:
+            raise typer.BadParameter("give both CKPT and DATA", param_hint="CKPT DATA")
+        for value, option in ((pred, "--pred"), (gt, "--gt"), (classes, "--classes")):
+            if value is not None:
+                raise typer.BadParameter("only for masks on disk (--pred --gt), not with CKPT DATA", param_hint=option)
+        if out is None:
+            raise typer.BadParameter(
+                "required: the folder for masks/, metrics.json and report.html", param_hint="--out"
+            )
+        with _user_errors():
+            done = checkpoint_cmd.evaluate_checkpoint(
+                checkpoint,
+                data,
+                out,
+                split=split,
+                stride=stride,
+                merge=merge,
+                device=device,
+                batch_size=batch_size,
+                limit=limit,
+                overwrite=overwrite,
+            )
+        raise typer.Exit(1 if done.problems else 0)
     for value, option in ((pred, "--pred"), (gt, "--gt"), (out, "--out")):
         if value is None:
             raise typer.BadParameter("required to evaluate masks on disk", param_hint=option)

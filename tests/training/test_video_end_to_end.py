@@ -4,7 +4,6 @@ a held-out video whose size and length are not multiples of the window (P = 32, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import lightning as L
@@ -21,16 +20,6 @@ from rleseg.training.task import Pix2SeqTask
 
 VIDEO_SCHEMES = ("3d-c", "3d-f", "tac", "ltac")
 FRAMES, MASK_SIZE, PATCH, MAX_LEN, STEPS = 2, 8, 32, 64, 3
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models gain nothing from intra-op threads; on a shared 2-core machine two threads per process
-    oversubscribe the cores (measured: 8x slower under load)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def video_config(out_dir: Path, scheme: str, *, static_input: bool = False) -> Config:

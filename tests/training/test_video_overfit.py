@@ -7,8 +7,6 @@ loss < 0.05 in 58-83 steps for every scheme, about 2 s each on one CPU thread; t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -25,16 +23,6 @@ from rleseg.tokenizers.batch import decode_batch
 from rleseg.training.task import Pix2SeqTask
 
 VIDEO_SCHEMES = ("3d-c", "3d-f", "tac", "ltac")
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models gain nothing from intra-op threads; on a shared 2-core machine two threads per process
-    oversubscribe the cores (measured: 8x slower under load)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def one_clip() -> ListSource:

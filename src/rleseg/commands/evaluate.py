@@ -10,10 +10,11 @@ Every problem is one line naming its file: a ground-truth mask with no predictio
 truth, an instance mask missing (when both sides have ``instances/``), sizes that differ, a class id above the
 class count, an unreadable file. A pair with a problem is left out; all the others are scored. The report
 (``DIR/metrics.json``, see :mod:`rleseg.metrics.report`) gains ``"panoptic"`` when both sides have
-``instances/``.
+``instances/``. ``DIR/report.html`` shows the same numbers with charts and a gallery, worst first, of
+ground truth | prediction (image | ground truth | prediction when the ground truth has ``images/<name>.*``).
 
-Scoring a checkpoint (``rleseg evaluate CKPT DATA``, predicting first) is not implemented yet; this module only
-scores folders, so that form can call :func:`evaluate_folders` on the folder it predicts into.
+Scoring a checkpoint (``rleseg evaluate CKPT DATA``, predicting first) is
+:mod:`rleseg.commands.evaluate_checkpoint`.
 """
 
 from __future__ import annotations
@@ -56,13 +57,15 @@ class ClassNames:
 
 @dataclass
 class Evaluation:
-    """What :func:`evaluate_folders` did: the ``metrics.json`` dict, its path, pairs scored, every problem."""
+    """What :func:`evaluate_folders` did: the ``metrics.json`` dict, its path and the HTML report's, pairs
+    scored, every problem."""
 
     report: dict[str, Any]
     metrics_path: Path
     scored: int
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    report_path: Path | None = None
 
 
 def _masks_in(folder: Path, role: str) -> dict[str, Path]:
@@ -187,13 +190,17 @@ def evaluate_folders(
     Problems go to stderr, one line each; the metric tables to ``console`` (stdout by default). A pair
     with a problem is left out and the rest is scored. CommandError on a missing folder or class list.
     """
+    from rleseg.commands.evaluate_report import write_outputs
     from rleseg.metrics import SegmentationEvaluator
+    from rleseg.report.gallery import Gallery, image_score
 
     con = console or stdout()
     err = stderr()
     pairs, problems, notes = pair_masks(pred_dir, gt_dir)
     names = class_names(classes, gt_dir, pairs)
     evaluator = SegmentationEvaluator(names.names)
+    gallery = Gallery(names.num_classes)
+    images = _images_in(gt_dir / "images")
     scored = 0
     for pair in progress(pairs, f"scoring {len(pairs)} masks", console=err):
         arrays, pair_problems = _read_pair(pair, names)
@@ -206,11 +213,52 @@ def evaluate_folders(
             problems.append(f"{pair.gt}: cannot score against {pair.pred}: {exc}")
             continue
         scored += 1
-    metrics_path = evaluator.write(out / "metrics.json")
-    report = evaluator.report()
-    result = Evaluation(report, metrics_path, scored, problems, notes)
+        gt, pred = arrays[0], arrays[1]
+        score = image_score(gt, pred, names.num_classes)
+        if gallery.would_keep(score):
+            gallery.add(pair.name, gt, pred, _gallery_image(images.get(pair.name), gt.shape, notes), score)
+    written = write_outputs(
+        out,
+        evaluator,
+        gallery,
+        title=f"rleseg evaluation: {pred_dir.name or pred_dir} vs {gt_dir.name or gt_dir}",
+        facts=[("predictions", str(pred_dir)), ("ground truth", str(gt_dir)), ("classes", names.source)],
+        problems=problems,
+        notes=notes,
+        source={"pred": str(pred_dir), "gt": str(gt_dir)},
+    )
+    result = Evaluation(written.report, written.metrics_path, scored, problems, notes, written.report_path)
     print_evaluation(result, con, err, names)
     return result
+
+
+def _images_in(folder: Path) -> dict[str, Path]:
+    """``<name>`` -> image file of ``folder`` (the ground truth's ``images/``), {} when there is none."""
+    from rleseg.data.formats.files import IMAGE_EXTENSIONS, list_files
+
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in list_files(folder) if p.suffix.lower() in IMAGE_EXTENSIONS}
+
+
+def _gallery_image(path: Path | None, shape: tuple[int, ...], notes: list[str]) -> np.ndarray | None:
+    """The image shown beside a pair in the report, or None (a note says why when it exists but is unusable)."""
+    from rleseg.data.formats.files import DatasetError, read_rgb
+
+    if path is None:
+        return None
+    try:
+        image = read_rgb(path)
+    except DatasetError as err:
+        notes.append(f"{err} (the report shows its masks without the image)")
+        return None
+    if image.shape[:2] != shape:
+        h, w = image.shape[:2]
+        notes.append(
+            f"{path}: image is {h}x{w} but its mask is {shape[0]}x{shape[1]}; the report shows the masks without it"
+        )
+        return None
+    return image
 
 
 def panoptic_table(panoptic: dict[str, Any], title: str = "Panoptic quality (%)") -> Table:
@@ -243,4 +291,8 @@ def print_evaluation(result: Evaluation, console: Console, err: Console, names: 
     if "panoptic" in report:
         console.print(panoptic_table(report["panoptic"]))
     left_out = f"; {len(result.problems)} problem(s), see above" if result.problems else ""
-    console.print(f"scored {images}{left_out}; wrote [bold]{escape(str(result.metrics_path))}[/bold]")
+    report_html = f" and [bold]{escape(str(result.report_path))}[/bold]" if result.report_path else ""
+    console.print(
+        f"scored {images}{left_out}; wrote [bold]{escape(str(result.metrics_path))}[/bold]{report_html}",
+        soft_wrap=True,
+    )

@@ -1,0 +1,332 @@
+"""``rleseg evaluate CKPT DATA --out DIR``: predict a dataset with a checkpoint, score it, write the report.
+
+``DATA`` is any dataset :func:`rleseg.data.formats.open_dataset` opens (folder, video-folder, COCO panoptic,
+Cityscapes), or ``synthetic-cells`` / ``synthetic-cells-video``: the embedded synthetic split generated from
+the checkpoint's own config and seed (``test`` is held out from training). ``--split`` picks a split; without
+it a folder dataset with a ``test/`` sub-folder is evaluated on ``test``, a plain folder in full, and COCO /
+Cityscapes on their only split.
+
+Every image is predicted at full size (sliding windows and stitching, :class:`~rleseg.inference.predictor.
+Predictor`). Videos: a video checkpoint predicts clip by clip (``predict_video``); an image checkpoint
+predicts each frame. Written (atomically): ``DIR/masks/<name>.png`` (videos: ``DIR/masks/<video>/<t>.png``),
+``DIR/instances/...`` (16-bit, ``iw`` checkpoints), ``DIR/metrics.json`` (with PQ for ``iw`` checkpoints on
+data with instances, and the sequence-length statistics) and ``DIR/report.html``.
+
+A sample that cannot be read, or whose mask holds a class the checkpoint does not know, is one problem line
+naming it; the others are scored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+from rich.console import Console
+from rich.markup import escape
+
+from rleseg.commands.common import (
+    CommandError,
+    compact_ids,
+    label_png_array,
+    print_metrics,
+    progress,
+    stdout,
+    write_png,
+)
+
+if TYPE_CHECKING:
+    from rleseg.data.sample import Sample, SegmentationSource
+    from rleseg.inference.predictor import Prediction, Predictor
+    from rleseg.report.gallery import Gallery
+    from rleseg.report.html import LengthData
+
+SYNTHETIC = ("synthetic-cells", "synthetic-cells-video")
+OUTPUTS = ("metrics.json", "report.html")
+MASK_FOLDERS = ("masks", "instances")
+
+
+@dataclass
+class CheckpointEvaluation:
+    """What :func:`evaluate_checkpoint` did: the ``metrics.json`` dict, the files written, problems."""
+
+    report: dict[str, Any]
+    metrics_path: Path
+    report_path: Path
+    scored: int
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def open_data(data: str, split: str | None, predictor: Predictor) -> tuple[SegmentationSource, str, str | None]:
+    """The samples to evaluate, a description (for messages and the report) and the split used (None: all of
+    a plain folder, or the only split of a COCO / Cityscapes dataset); CommandError if none."""
+    from rleseg.data.formats import open_dataset
+    from rleseg.data.formats.files import DatasetError
+
+    path = Path(data)
+    if data in SYNTHETIC and not path.exists():
+        from rleseg.training.build import SPLITS, build_sources
+
+        chosen = split or "test"
+        if chosen not in SPLITS:
+            raise CommandError(f"--split {chosen!r}: {data} has the splits {', '.join(SPLITS)}")
+        cfg = predictor.task.cfg
+        source = build_sources(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, source=data)))[chosen]
+        seed = cfg.train.seed
+        return source, f"{data}, split {chosen} (seed {seed}, generated like the checkpoint's training data)", chosen
+    if not path.exists():
+        raise CommandError(
+            f"{path}: not found; expected a dataset folder, a COCO panoptic .json or {' / '.join(SYNTHETIC)}"
+        )
+    if split is None and path.is_dir() and (path / "test").is_dir():
+        split = "test"
+    try:
+        opened = open_dataset(path, split=split)
+    except DatasetError as err:
+        raise CommandError(str(err).replace("pass split= to choose one", "pass --split to choose one")) from None
+    return cast("SegmentationSource", opened), f"{path}" + (f", split {split}" if split else ""), split
+
+
+def check_outputs(out: Path, overwrite: bool) -> None:
+    """CommandError when ``out`` already holds an evaluation, unless ``overwrite`` (then its PNG masks go)."""
+    existing = [out / name for name in OUTPUTS if (out / name).exists()]
+    existing += [out / sub for sub in MASK_FOLDERS if (out / sub).is_dir() and any((out / sub).rglob("*.png"))]
+    if existing and not overwrite:
+        raise CommandError(f"{existing[0]} already exists; pass --overwrite to replace the evaluation in {out}")
+    for sub in MASK_FOLDERS:  # stale masks of an earlier run would mix with the new ones
+        if (out / sub).is_dir():
+            for png in (out / sub).rglob("*.png"):
+                png.unlink()
+
+
+def _safe(name: str) -> str:
+    """A sample name as a file name (path separators replaced)."""
+    return name.replace("/", "_").replace("\\", "_") or "unnamed"
+
+
+def _predict(predictor: Predictor, sample: Sample, video_tok: bool) -> Prediction:
+    """Prediction of one image, or of a video clip by clip (video checkpoint) or frame by frame."""
+    from rleseg.inference.predictor import Prediction
+
+    if not sample.is_video:
+        if video_tok:
+            raise CommandError(
+                f"{sample.name}: the checkpoint's tokenizer {predictor.task.tok.name} takes video clips of "
+                f"{predictor.task.tok.num_frames} frames, but the data holds single images"
+            )
+        return predictor.predict_image(sample.image)
+    if video_tok:
+        return predictor.predict_video(sample.image)
+    frames = [predictor.predict_image(frame) for frame in sample.image]
+    instances = [f.instances for f in frames]
+    return Prediction(
+        np.stack([f.mask for f in frames]),
+        None if any(i is None for i in instances) else np.stack(cast("list[np.ndarray]", instances)),
+        np.concatenate([f.token_lengths for f in frames]),
+    )
+
+
+def _write_masks(out: Path, name: str, pred: Prediction) -> None:
+    """``out/masks/<name>.png`` (videos: ``out/masks/<name>/<t>.png``) and the instances alike."""
+    layers = [("masks", pred.mask)]
+    if pred.instances is not None:  # renumbered 1..n over the whole video, so ids stay the same across frames
+        ids = compact_ids(pred.instances)
+        if ids.size and int(ids.max()) > np.iinfo(np.uint16).max:
+            raise CommandError(f"{out / 'instances' / name}: {int(ids.max())} instances do not fit a 16-bit PNG")
+        layers.append(("instances", ids.astype(np.uint16)))
+    for sub, arr in layers:
+        frames = [(f"{name}.png", arr)] if arr.ndim == 2 else [(f"{name}/{t:04d}.png", a) for t, a in enumerate(arr)]
+        for rel, a in frames:
+            path = out / sub / rel
+            write_png(path, a if sub == "instances" else label_png_array(a, f"{path}: class mask"))
+
+
+def evaluate_checkpoint(
+    checkpoint: Path,
+    data: str,
+    out: Path,
+    *,
+    split: str | None = None,
+    stride: int | None = None,
+    merge: str = "vote",
+    device: str = "cpu",
+    batch_size: int = 8,
+    limit: int | None = None,
+    overwrite: bool = False,
+    gallery_size: int = 24,
+    console: Console | None = None,
+) -> CheckpointEvaluation:
+    """Predict ``data`` (``limit``: its first samples only) with ``checkpoint``, score it against the ground
+    truth and write masks, ``metrics.json`` and ``report.html`` into ``out``; print the metric tables."""
+    from rleseg.commands.evaluate_report import print_written, training_curves, write_outputs
+    from rleseg.data.formats.files import DatasetError
+    from rleseg.inference.predictor import Predictor
+    from rleseg.inference.stitch import MERGE_RULES
+    from rleseg.metrics import SegmentationEvaluator
+    from rleseg.report.gallery import Gallery
+    from rleseg.report.html import LengthData
+
+    if merge not in MERGE_RULES:
+        raise CommandError(f"unknown merge {merge!r}; expected one of {', '.join(MERGE_RULES)}")
+    if limit is not None and limit < 1:
+        raise CommandError(f"--limit must be at least 1, got {limit}")
+    check_outputs(out, overwrite)
+    try:
+        predictor = Predictor.from_checkpoint(
+            checkpoint, device=device, batch_size=batch_size, stride=stride, merge=merge
+        )
+    except (ValueError, RuntimeError) as err:  # RuntimeError: e.g. a CUDA device that is not there
+        raise CommandError(str(err)) from None
+    source, described, split = open_data(data, split, predictor)
+    names = predictor.class_names
+    c = len(names) - 1
+    data_classes = list(source.classes)
+    if len(data_classes) - 1 > c:
+        raise CommandError(
+            f"{data}: holds {len(data_classes) - 1} classes ({', '.join(data_classes[1:])}) but {checkpoint} "
+            f"predicts {c} ({', '.join(names[1:])}); expected at most {c}"
+        )
+    notes: list[str] = []
+    if data_classes[1:] != names[1 : len(data_classes)]:
+        notes.append(f"class names differ: data {data_classes[1:]}, checkpoint {names[1:]}; scored by class id")
+    tok = predictor.task.tok
+    video_tok = len(tok.mask_shape) == 3
+    cfg = predictor.task.cfg
+    budget = tok.max_len or cfg.tokenizer.max_len
+    evaluator = SegmentationEvaluator(names[1:])
+    gallery = Gallery(c, keep=gallery_size)
+    count = len(source) if limit is None else min(limit, len(source))
+    con = console or stdout()
+    con.print(
+        f"evaluating [bold]{escape(str(checkpoint))}[/bold] ({tok.name}, S={tok.height}, L={budget}) on "
+        f"{escape(described)}: {count} sample{'s' if count != 1 else ''}",
+        soft_wrap=True,
+    )
+    generated: list[np.ndarray] = []
+    target: list[np.ndarray] = []
+    problems: list[str] = []
+    scored = 0
+    no_instances = False
+    for index in progress(range(count), f"predicting {count} sample{'s' if count != 1 else ''}"):
+        try:
+            sample = source[index]
+        except (DatasetError, ValueError) as err:
+            problems.append(str(err))
+            continue
+        if sample.mask.size and int(sample.mask.max()) > c:
+            problems.append(
+                f"{sample.name}: ground truth holds class id {int(sample.mask.max())}; {checkpoint} knows 0..{c}"
+            )
+            continue
+        try:
+            pred = _predict(predictor, sample, video_tok)
+        except ValueError as err:  # e.g. a sample the predictor cannot take; name it and go on
+            problems.append(f"{sample.name}: cannot predict: {err}")
+            continue
+        name = _safe(sample.name)
+        _write_masks(out, name, pred)
+        gi = sample.instances if tok.instance_aware else None
+        no_instances |= tok.instance_aware and gi is None
+        evaluator.update(sample.mask, pred.mask, gi, pred.instances if gi is not None else None)
+        scored += 1
+        generated.append(pred.token_lengths)
+        target.append(_target_lengths(sample, tok, cfg, stride, video_tok))
+        _add_to_gallery(gallery, name, sample, pred)
+    if no_instances:
+        notes.append(f"no panoptic quality for samples without instance masks in {data}")
+    lengths = LengthData(_cat(generated), _cat(target), budget)
+    curves, curve_note = training_curves(checkpoint)
+    notes += [curve_note] if curve_note else []
+    facts = [
+        ("checkpoint", str(checkpoint)),
+        ("data", described),
+        (
+            "tokenizer",
+            f"{tok.name}, S={tok.height}x{tok.width}, L={budget}" + (f", N={tok.num_frames}" if video_tok else ""),
+        ),
+        ("windows", _geometry(cfg, stride, merge)),
+        ("classes", ", ".join(names[1:])),
+    ]
+    source_info = {"checkpoint": str(checkpoint), "data": str(data), "split": split, "limit": limit}
+    written = write_outputs(
+        out,
+        evaluator,
+        gallery,
+        title=f"rleseg evaluation: {checkpoint.name} on {Path(data).name or data}",
+        facts=facts,
+        lengths=lengths,
+        curves_png=curves,
+        problems=problems,
+        notes=notes,
+        source=source_info,
+    )
+    _print(con, written.report, lengths, problems, notes, scored)
+    print_written(written, con)
+    return CheckpointEvaluation(written.report, written.metrics_path, written.report_path, scored, problems, notes)
+
+
+def _cat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+
+def _geometry(cfg: Any, stride: int | None, merge: str) -> str:
+    """Windows as predicted: I, P, stride, merge rule."""
+    d = cfg.data
+    size = f"resized to {d.image_size} (longer side)" if d.image_size else "at their own size"
+    if not d.patch_size:
+        return f"images {size}, one window per image"
+    return f"images {size}, windows P={d.patch_size}, stride {stride or d.eval_stride or d.patch_size}, merge {merge}"
+
+
+def _target_lengths(sample: Sample, tok: Any, cfg: Any, stride: int | None, video_tok: bool) -> np.ndarray:
+    """Uncut ground-truth token lengths of the sample's windows (frame by frame for an image tokenizer)."""
+    from rleseg.data.sample import Sample
+    from rleseg.report.seqlen import target_lengths
+
+    d = cfg.data
+    kw = {"image_size": d.image_size, "patch_size": d.patch_size, "stride": stride or d.eval_stride}
+    if not sample.is_video or video_tok:
+        return target_lengths(sample, tok, frame_stride=d.eval_frame_stride, **kw)
+    inst = sample.instances
+    frames = [
+        Sample(sample.image[t], sample.mask[t], None if inst is None else inst[t], f"{sample.name}@{t}")
+        for t in range(sample.image.shape[0])
+    ]
+    return np.concatenate([target_lengths(f, tok, **kw) for f in frames])
+
+
+def _add_to_gallery(gallery: Gallery, name: str, sample: Sample, pred: Prediction) -> None:
+    """An image as it is; a video by its worst frame."""
+    from rleseg.report.gallery import image_score
+
+    if not sample.is_video:
+        gallery.add(name, sample.mask, pred.mask, sample.image)
+        return
+    scores = [image_score(g, p, gallery.num_classes) for g, p in zip(sample.mask, pred.mask, strict=True)]
+    t = min(range(len(scores)), key=lambda i: (scores[i].dice, -scores[i].pixel_error))
+    label = f"{name} (frame {t + 1} of {len(scores)})"
+    gallery.add(label, sample.mask[t], pred.mask[t], sample.image[t], scores[t])
+
+
+def _print(
+    con: Console, report: dict[str, Any], lengths: LengthData, problems: list[str], notes: list[str], scored: int
+) -> None:
+    """Notes and problems (stderr), the metric tables and the sequence-length table."""
+    from rleseg.commands.common import stderr
+    from rleseg.commands.evaluate import panoptic_table
+    from rleseg.commands.evaluate_report import lengths_table
+
+    err = stderr()
+    for note in notes:
+        err.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
+    if problems:
+        err.print(f"[bold red]{len(problems)} problem(s):[/bold red]")
+        for line in problems:
+            err.print(escape(line), soft_wrap=True)
+    print_metrics(report, con, f"Metrics (%), {scored} sample{'s' if scored != 1 else ''}")
+    if "panoptic" in report:
+        con.print(panoptic_table(report["panoptic"]))
+    con.print(lengths_table(lengths))
