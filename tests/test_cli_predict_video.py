@@ -133,7 +133,7 @@ def test_video_model_predicts_a_folder_of_frames(video_ckpt: Path, tmp_path: Pat
     out = tmp_path / "pred"
     code, output = predict(video_ckpt, tmp_path / "clip", "--out", out, "--frame-stride", 1)
     assert code == 0, output
-    assert "0 images and 1 video (5 frames)" in output
+    assert "wrote 1 video (5 video frames)" in output
     assert np.array_equal(np.stack([read_png(out / "masks" / "clip" / n) for n in names]), labels)
     assert Image.open(out / "overlays" / "clip" / "frame_10.png").size == (88, 40)
     with Image.open(out / "overlays" / "clip.gif") as gif:
@@ -191,7 +191,7 @@ def test_image_model_predicts_every_frame_of_a_video_on_its_own(image_ckpt: Path
     out = tmp_path / "pred"
     code, output = predict(image_ckpt, gif, tmp_path / "clip", "--out", out, "--frame-stride", 2)
     assert code == 0, output
-    assert "--frame-stride is ignored" in output and "3 images and 1 video (3 frames)" in output
+    assert "--frame-stride is ignored" in output and "3 images and 1 video (3 video frames)" in output
     swim = np.stack([read_png(out / "masks" / "swim" / f"{i:06d}.png") for i in range(3)])
     assert np.array_equal(swim, labels)
     assert np.array_equal(np.stack([read_png(out / "masks" / f"frame_{i}.png") for i in range(3)]), labels)

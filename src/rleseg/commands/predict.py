@@ -83,7 +83,7 @@ def predict(
     unreadable: list[str] = []
     done = {"image": 0, "video": 0}
     jobs: list[ImageJob | VideoJob] = [*images, *videos]
-    for job in progress(jobs, f"predicting {_count(len(images), 'image')}, {_count(len(videos), 'video')}"):
+    for job in progress(jobs, f"predicting {_counts(len(images), len(videos))}"):
         try:
             if isinstance(job, ImageJob):
                 writer.image(job)
@@ -97,10 +97,8 @@ def predict(
             done["image" if isinstance(job, ImageJob) else "video"] += 1
     con = console or stdout()
     kinds = "masks/, instances/, overlays/" if predictor.task.tok.instance_aware else "masks/, overlays/"
-    con.print(
-        f"wrote {_count(done['image'], 'image')} and {_count(done['video'], 'video')} "
-        f"({_count(writer.frames, 'frame')}) to [bold]{escape(str(out))}[/bold] ({kinds})"
-    )
+    frames = f" ({_count(writer.frames, 'video frame')})" if videos else ""
+    con.print(f"wrote {_counts(done['image'], done['video'])}{frames} to [bold]{escape(str(out))}[/bold] ({kinds})")
     con.print(f"classes: {', '.join(f'{k}={n}' for k, n in enumerate(predictor.class_names))}")
     if unreadable:
         lines = "\n  ".join(unreadable)
@@ -110,6 +108,12 @@ def predict(
 
 def _count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _counts(images: int, videos: int) -> str:
+    """``"3 images"``, ``"1 video"``, ``"3 images and 1 video"``; ``"0 images"`` when both are 0."""
+    parts = [_count(n, w) for n, w in ((images, "image"), (videos, "video")) if n]
+    return " and ".join(parts) or "0 images"
 
 
 def _check_frame_stride(predictor: Predictor, checkpoint: Path, frame_stride: int | None) -> None:
