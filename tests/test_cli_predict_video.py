@@ -3,7 +3,6 @@ image (``lac``) and video (``tac``, N = 2) checkpoints; and the rules that sort 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -40,15 +39,6 @@ def save_checkpoint(path: Path, scheme: str, **tok_kw: int) -> Path:
     state = {"state_dict": task.state_dict(), "hyper_parameters": dict(task.hparams)}
     torch.save({**state, "pytorch-lightning_version": L.__version__}, path)
     return path
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread: these tiny models run several times faster so on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
