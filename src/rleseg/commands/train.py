@@ -2,7 +2,8 @@
 
 The resolved config (file + overrides) is saved as ``<train.out_dir>/config.yaml``; checkpoints go to
 ``<train.out_dir>/checkpoints/`` (``best.ckpt`` by validation dice, ``last.ckpt`` after every epoch), CSV logs
-to ``<train.out_dir>/logs/``.
+to ``<train.out_dir>/logs/`` (a resumed run keeps the earlier ``metrics.csv`` as ``metrics.part-<k>.csv``), and
+``rleseg train`` plots them into ``<train.out_dir>/curves.png`` at the end.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from rleseg.commands.common import CommandError, scalar_table, stdout
+from rleseg.commands.common import CommandError, scalar_table, stderr, stdout
 from rleseg.config import Config
 
 
@@ -29,6 +30,7 @@ class TrainResult:
     last: Path | None
     val_metrics: dict[str, float] = field(default_factory=dict)
     task: Any = None
+    curves: Path | None = None
 
 
 def load(config: Path | None, overrides: list[str] | None = None, resume: Path | None = None) -> Config:
@@ -86,8 +88,10 @@ def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | No
         task = Pix2SeqTask.create(cfg, tok, classes)
     except ValueError as err:
         raise CommandError(str(err)) from None
-    trainer = build_trainer(cfg, out_dir, extra_callbacks=extra_callbacks)
     config_path = out_dir / "config.yaml"
+    if _rank(rank_zero_only) == 0:
+        _prepare_logs(out_dir / "logs", resuming=cfg.train.resume is not None)
+    trainer = build_trainer(cfg, out_dir, extra_callbacks=extra_callbacks)
     if _rank(rank_zero_only) == 0:
         save_config(cfg, config_path)
     trainer.fit(task, datamodule, ckpt_path=cfg.train.resume)
@@ -106,6 +110,17 @@ def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | No
     return TrainResult(out_dir, config_path, best, last, metrics, task)
 
 
+def _prepare_logs(log_dir: Path, resuming: bool) -> None:
+    """Keep the metrics of the run being resumed (Lightning's CSVLogger deletes metrics.csv when it starts);
+    a new run drops the parts an earlier run left, so its curves do not mix two runs."""
+    from rleseg.report.curves import drop_log_parts, keep_log_before_resume
+
+    if resuming:
+        keep_log_before_resume(log_dir)
+    else:
+        drop_log_parts(log_dir)
+
+
 def _rank(rank_zero_only: Any) -> int:
     """The global rank Lightning found in the environment (0 outside distributed runs)."""
     return int(getattr(rank_zero_only, "rank", 0) or 0)
@@ -117,6 +132,8 @@ def print_result(result: TrainResult, console: Console) -> None:
     best = "none (validation never ran; see train.val_every_n_epochs)" if result.best is None else str(result.best)
     console.print(f"best checkpoint (val/dice): [bold]{escape(best)}[/bold]")
     console.print(f"last checkpoint: [bold]{escape(str(result.last) if result.last else 'none')}[/bold]")
+    if result.curves is not None:
+        console.print(f"training curves: [bold]{escape(str(result.curves))}[/bold]")
     if result.val_metrics:
         console.print(scalar_table(result.val_metrics.items(), "final validation metrics"))
     else:
@@ -139,5 +156,9 @@ def train(
     cfg = load(config, overrides, resume)
     result = fit(cfg, overwrite=overwrite)
     if _rank(rank_zero_only) == 0:
+        from rleseg.report.curves import plot_run_curves
+
+        err = stderr()
+        result.curves = plot_run_curves(result.out_dir, lambda m: err.print(f"[yellow]warning:[/yellow] {escape(m)}"))
         print_result(result, console or stdout())
     return result
