@@ -42,10 +42,15 @@ def test_video_demo_compares_with_the_static_model_on_the_same_frames(tmp_path: 
     run_cfg = (out / "run" / "config.yaml").read_text()
     assert "ltac" in run_cfg and "lac" in (out / "static" / "run" / "config.yaml").read_text()
     frames = sorted((out / "masks" / "video_000").glob("*.png"))
-    assert [p.name for p in frames] == ["000.png", "001.png", "002.png"]
+    assert [p.name for p in frames] == ["000000.png", "000001.png", "000002.png"]
     assert Image.open(frames[0]).size == (64, 64)
     with Image.open(out / "overlays" / "video_000.gif") as gif:
         assert gif.n_frames == 3 and gif.size[0] > 3 * 64
+    static_masks = sorted(p.name for p in (out / "static" / "masks").glob("*.png"))
+    assert static_masks == ["video_000_f000.png", "video_000_f001.png", "video_000_f002.png"], "the same frames"
+    for folder in (out, out / "static"):
+        html = (folder / "report.html").read_text()
+        assert 'id="metrics-table"' in html and 'id="gallery"' in html
 
 
 def test_video_demo_refuses_an_image_tokenizer(tmp_path: Path) -> None:

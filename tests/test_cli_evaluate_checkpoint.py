@@ -114,7 +114,7 @@ def test_image_checkpoint_predicts_a_video_folder_frame_by_frame(ckpt: Path, tmp
     code, output = evaluate(ckpt, data, "--out", out)
     assert code == 0, output
     (video,) = (out / "masks").iterdir()
-    assert sorted(p.name for p in video.iterdir()) == ["0000.png", "0001.png", "0002.png"]
+    assert sorted(p.name for p in video.iterdir()) == ["000000.png", "000001.png", "000002.png"]
     report = json.loads((out / "metrics.json").read_text())
     assert report["sequence_lengths"]["generated"]["windows"] == 3, "one window per frame"
     assert report["sequence_lengths"]["ground_truth"]["windows"] == 3

@@ -124,3 +124,5 @@ def test_demo_trains_evaluates_and_writes_metrics(tmp_path: Path) -> None:
     assert [p.name for p in masks] == [p.name for p in strips] == ["image_000.png", "image_001.png"]
     assert Image.open(masks[0]).size == (64, 64)
     assert Image.open(strips[0]).size[0] > 3 * 64, "image | ground truth | prediction"
+    html = (out / "report.html").read_text()
+    assert 'id="metrics-table"' in html and "image_000" in html, "the report with its gallery"

@@ -670,6 +670,16 @@ def evaluate(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="CKPT form: replace an earlier evaluation in --out.")
     ] = False,
+    overlays: Annotated[
+        bool,
+        typer.Option(
+            "--overlays", help="CKPT form: also write overlays/ (image | truth | prediction PNGs; GIFs for videos)."
+        ),
+    ] = False,
+    frame_stride: Annotated[
+        int | None,
+        typer.Option("--frame-stride", min=1, help="CKPT form, video models: stride T between clips (default: N)."),
+    ] = None,
 ) -> None:
     """Score a checkpoint on a dataset (CKPT DATA) or masks on disk (--pred --gt): metrics.json and report.html.
 
@@ -704,6 +714,8 @@ def evaluate(
                 batch_size=batch_size,
                 limit=limit,
                 overwrite=overwrite,
+                overlays=overlays,
+                frame_stride=frame_stride,
             )
         raise typer.Exit(1 if done.problems else 0)
     for value, option in ((pred, "--pred"), (gt, "--gt"), (out, "--out")):
@@ -729,7 +741,9 @@ def demo(
     out: Annotated[
         Path,
         typer.Option(
-            "--out", "-o", help="Folder for run/, masks/, overlays/, metrics.json (--video: results/demo-video).",
+            "--out",
+            "-o",
+            help="Folder for run/, masks/, overlays/, metrics.json (--video: results/demo-video).",
         ),
     ] = Path("results/demo"),
     minutes: Annotated[

@@ -4,7 +4,9 @@ Steps: load ``configs/demo.yaml`` (plus overrides), train into ``<out>/run`` (``
 ``logs/``) within the time budget, then predict every image of the test split (generated from its own
 seeds, never seen in training or validation) at full resolution with the best checkpoint (the last one when
 validation never ran), compare with the ground truth and write ``<out>/masks/<name>.png``,
-``<out>/overlays/<name>.png`` (image | ground truth | prediction strips) and ``<out>/metrics.json``.
+``<out>/overlays/<name>.png`` (image | ground truth | prediction strips), ``<out>/metrics.json`` and
+``<out>/report.html`` (the report of ``rleseg evaluate``: metrics, charts, confusion matrix, sequence lengths,
+training curves and the gallery, worst first). Pictures of an earlier demo in ``<out>`` are replaced.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from rleseg.commands import train as train_cmd
-from rleseg.commands.common import CommandError, label_png_array, print_metrics, progress, stdout, write_png
+from rleseg.commands.common import CommandError, stdout
 from rleseg.config import Config
 
 DEFAULT_OUT = Path("results/demo")
@@ -47,17 +49,6 @@ def _check_static(cfg: Config) -> None:
         )
 
 
-def clear_previous(out: Path) -> None:
-    """Remove the pictures of an earlier demo in ``out/masks`` and ``out/overlays`` (only ``*.png`` and ``*.gif``
-    files, also one folder down: a video's frames)."""
-    for sub in ("masks", "overlays"):
-        folder = out / sub
-        if folder.is_dir():
-            for pattern in ("*.png", "*.gif", "*/*.png"):
-                for p in folder.glob(pattern):
-                    p.unlink()
-
-
 def load_demo_config(cfg_path: Path, overrides: list[str] | None, minutes: float | None, run_dir: Path) -> Config:
     """The demo config with ``overrides``, the time budget ``minutes`` and the run folder ``run_dir``."""
     if not cfg_path.is_file():
@@ -84,13 +75,8 @@ def test_split(cfg: Config) -> Any:
     return test
 
 
-def train_and_load(cfg: Config, device: str, console: Console, what: str = "") -> Any:
-    """Train ``cfg`` (overwriting its run folder) and return a :class:`Predictor` of its best checkpoint (the
-    last one when validation never ran)."""
-    import torch
-
-    from rleseg.inference.predictor import Predictor
-
+def train_demo(cfg: Config, console: Console, what: str = "") -> Path:
+    """Train ``cfg`` (replacing its run folder); the best checkpoint (the last when validation never ran)."""
     budget = f"{cfg.train.max_time_minutes:g} min" if cfg.train.max_time_minutes else "no time limit"
     frames = f", N={cfg.tokenizer.num_frames}" if cfg.tokenizer.num_frames else ""
     console.print(
@@ -103,14 +89,33 @@ def train_and_load(cfg: Config, device: str, console: Console, what: str = "") -
     ckpt = result.best or result.last
     if ckpt is None:
         raise CommandError(f"training wrote no checkpoint in {result.out_dir / 'checkpoints'}")
+    return ckpt
+
+
+def evaluate_demo(ckpt: Path, cfg: Config, out: Path, device: str, console: Console, title: str) -> dict[str, Any]:
+    """Predict the held-out test split with ``ckpt`` into ``out`` (masks, overlays, ``metrics.json``,
+    ``report.html``); returns the metrics dict."""
+    import torch
+
+    from rleseg.commands.evaluate_checkpoint import SYNTHETIC, evaluate_checkpoint
+
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-    batch = cfg.data.eval_batch_size or cfg.data.batch_size
-    try:
-        predictor = Predictor.from_checkpoint(ckpt, device=dev, batch_size=batch)
-    except (ValueError, RuntimeError) as err:
-        raise CommandError(str(err)) from None
-    console.print(f"evaluating {escape(str(ckpt))} on the held-out test split, not seen in training")
-    return predictor
+    split = "test" if cfg.data.source in SYNTHETIC else cfg.data.test_split
+    done = evaluate_checkpoint(
+        ckpt,
+        cfg.data.source,
+        out,
+        split=split,
+        device=dev,
+        batch_size=cfg.data.eval_batch_size or cfg.data.batch_size,
+        overwrite=True,
+        overlays=True,
+        title=title,
+        console=console,
+    )
+    if done.problems:
+        raise CommandError(f"{len(done.problems)} test sample(s) could not be evaluated: {done.problems[0]}")
+    return done.report
 
 
 def run(
@@ -123,33 +128,10 @@ def run(
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Train, predict the test split, print the metrics table; returns the ``metrics.json`` dict."""
-    from rleseg.metrics import SegmentationEvaluator
-    from rleseg.report.overlay import side_by_side
-
     con = console or stdout()
     cfg_path = config if config is not None else default_config()
     cfg = load_demo_config(cfg_path, overrides, minutes, out / "run")
     _check_static(cfg)
-    test = test_split(cfg)
-    clear_previous(out)
-    predictor = train_and_load(cfg, device, con)
-    names = predictor.class_names
-    evaluator = SegmentationEvaluator(names[1:])
-    num_classes = len(names) - 1
-    for index in progress(range(len(test)), f"predicting {len(test)} test images"):
-        sample = test[index]
-        if sample.is_video:
-            raise CommandError(f"test sample {sample.name} is a video; the demo evaluates images")
-        pred = predictor.predict_image(sample.image)
-        evaluator.update(sample.mask, pred.mask)
-        write_png(out / "masks" / f"{sample.name}.png", label_png_array(pred.mask))
-        strip = side_by_side(sample.image, sample.mask, pred.mask, num_classes)
-        write_png(out / "overlays" / f"{sample.name}.png", strip)
-    metrics_path = evaluator.write(out / "metrics.json")
-    report = evaluator.report()
-    print_metrics(report, con, f"Test metrics (%), {len(test)} held-out images")
-    con.print(
-        f"wrote [bold]{escape(str(metrics_path))}[/bold], masks to {escape(str(out / 'masks'))}/, "
-        f"image | ground truth | prediction strips to {escape(str(out / 'overlays'))}/"
-    )
-    return report
+    test_split(cfg)  # fail before training when there is nothing to evaluate on
+    ckpt = train_demo(cfg, con)
+    return evaluate_demo(ckpt, cfg, out, device, con, f"rleseg demo: {cfg.tokenizer.name} on {cfg.data.source}")

@@ -5,7 +5,7 @@ Steps: load ``configs/demo-video.yaml`` (a video tokenizer, ``synthetic-cells-vi
 ``<out>/run`` within the time budget, predict every test video with clips of N frames every
 ``data.eval_frame_stride`` frames (spatial windows inside each clip, overlaps merged by vote) and score every
 frame. Writes ``<out>/masks/<video>/<frame>.png``, ``<out>/overlays/<video>.gif`` (image | ground truth |
-prediction, frame by frame) and ``<out>/metrics.json``.
+prediction, frame by frame), ``<out>/metrics.json`` and ``<out>/report.html``.
 
 ``compare_static``: the same config with the image tokenizer LAC (same S, model and budget) trains on the
 frames of the same training videos into ``<out>/static/run``, predicts the same test frames one by one
@@ -22,8 +22,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from rleseg.commands.common import CommandError, label_png_array, print_metrics, progress, stdout, write_gif, write_png
-from rleseg.commands.demo_run import clear_previous, default_config, load_demo_config, test_split, train_and_load
+from rleseg.commands.common import CommandError, stdout
+from rleseg.commands.demo_run import default_config, evaluate_demo, load_demo_config, test_split, train_demo
 from rleseg.config import Config
 from rleseg.metrics.report import write_metrics_json
 
@@ -45,50 +45,17 @@ def _check_video(cfg: Config) -> None:
 
 
 def static_config(cfg: Config, run_dir: Path) -> Config:
-    """``cfg`` with the image tokenizer LAC at the same S, two clips' worth of frames per batch, same budget."""
+    """``cfg`` with the image tokenizer LAC at the same S and model, as many frames per batch, same budget."""
+    frames = cfg.tokenizer.num_frames or 1
     static = copy.deepcopy(cfg)
     static.tokenizer.name = STATIC_TOKENIZER
     static.tokenizer.num_frames = None
-    static.tokenizer.max_len = max(64, (cfg.tokenizer.max_len or 256) // max(1, cfg.tokenizer.num_frames or 1))
-    frames = cfg.tokenizer.num_frames or 1
+    static.tokenizer.max_len = max(64, (cfg.tokenizer.max_len or 256) // frames)
     static.data.batch_size = cfg.data.batch_size * frames
     if cfg.data.eval_batch_size:
         static.data.eval_batch_size = cfg.data.eval_batch_size * frames
     static.train.out_dir = str(run_dir)
     return static
-
-
-def evaluate_videos(predictor: Any, videos: Any, out: Path, *, per_frame: bool, console: Console) -> dict[str, Any]:
-    """Predict every video of ``videos`` (whole clips, or ``per_frame`` with an image model), score each frame,
-    write masks, GIF strips and ``out/metrics.json``; returns the report."""
-    from rleseg.metrics import SegmentationEvaluator
-    from rleseg.report.overlay import side_by_side
-
-    names = predictor.class_names
-    evaluator = SegmentationEvaluator(names[1:])
-    num_classes = len(names) - 1
-    frames_total = 0
-    how = "frame by frame" if per_frame else "in clips"
-    for index in progress(range(len(videos)), f"predicting {len(videos)} test videos {how}"):
-        video = videos[index]
-        if not video.is_video:
-            raise CommandError(f"test sample {video.name} is a single image; the video demo evaluates videos")
-        if per_frame:
-            masks = [predictor.predict_image(frame).mask for frame in video.image]
-        else:
-            pred = predictor.predict_video(video.image)
-            masks = list(pred.mask)
-        strips = []
-        for t, (mask, truth) in enumerate(zip(masks, video.mask, strict=True)):
-            evaluator.update(truth, mask)
-            write_png(out / "masks" / video.name / f"{t:03d}.png", label_png_array(mask))
-            strips.append(side_by_side(video.image[t], truth, mask, num_classes))
-        write_gif(out / "overlays" / f"{video.name}.gif", strips, fps=2)
-        frames_total += len(masks)
-    evaluator.write(out / "metrics.json")
-    report = evaluator.report()
-    print_metrics(report, console, f"Test metrics (%), {len(videos)} held-out videos, {frames_total} frames")
-    return report
 
 
 def comparison_table(video: dict[str, Any], static: dict[str, Any], video_label: str) -> Table:
@@ -97,10 +64,8 @@ def comparison_table(video: dict[str, Any], static: dict[str, Any], video_label:
     for col in ("class", video_label, f"static ({STATIC_TOKENIZER})", "difference"):
         table.add_column(col, justify="left" if col == "class" else "right")
     rows = [(name, video["per_class"][name], static["per_class"][name]) for name in video["per_class"]]
-    rows += [
-        ("mean", video["mean"], static["mean"]),
-        ("class-agnostic", video["class_agnostic"], static["class_agnostic"]),
-    ]
+    rows.append(("mean", video["mean"], static["mean"]))
+    rows.append(("class-agnostic", video["class_agnostic"], static["class_agnostic"]))
     for name, v, s in rows:
         dv, ds = v.get("dice"), s.get("dice")
         diff = "-" if dv is None or ds is None else f"{100 * (dv - ds):+.2f}"
@@ -123,23 +88,17 @@ def run(
     con = console or stdout()
     cfg = load_demo_config(config or default_config("demo-video.yaml"), overrides, minutes, out / "run")
     _check_video(cfg)
-    videos = test_split(cfg)
-    clear_previous(out)
-    predictor = train_and_load(cfg, device, con, " --video")
-    report = evaluate_videos(predictor, videos, out, per_frame=False, console=con)
-    con.print(
-        f"wrote [bold]{escape(str(out / 'metrics.json'))}[/bold], masks to {escape(str(out / 'masks'))}/<video>/, "
-        f"image | ground truth | prediction animations to {escape(str(out / 'overlays'))}/<video>.gif"
-    )
+    test_split(cfg)  # fail before training when there is nothing to evaluate on
+    label = f"video ({cfg.tokenizer.name}, N={cfg.tokenizer.num_frames})"
+    ckpt = train_demo(cfg, con, " --video")
+    report = evaluate_demo(ckpt, cfg, out, device, con, f"rleseg demo --video: {label} on {cfg.data.source}")
     if not compare_static:
         return report
 
-    static_out = out / "static"
-    scfg = static_config(cfg, static_out / "run")
-    clear_previous(static_out)
-    static_predictor = train_and_load(scfg, device, con, " --video (static model on the same frames)")
-    static_report = evaluate_videos(static_predictor, videos, static_out, per_frame=True, console=con)
-    label = f"video ({cfg.tokenizer.name}, N={cfg.tokenizer.num_frames})"
+    scfg = static_config(cfg, out / "static" / "run")
+    static_ckpt = train_demo(scfg, con, " --video (static model on the same frames)")
+    title = f"rleseg demo --video: static model ({STATIC_TOKENIZER}) on the frames of {cfg.data.source}"
+    static_report = evaluate_demo(static_ckpt, scfg, out / "static", device, con, title)
     con.print(comparison_table(report, static_report, label))
     write_metrics_json({"video": report, "static": static_report, "video_label": label}, out / "comparison.json")
     con.print(f"wrote [bold]{escape(str(out / 'comparison.json'))}[/bold] (both reports side by side)")

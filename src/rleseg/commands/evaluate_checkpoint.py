@@ -10,7 +10,8 @@ Every image is predicted at full size (sliding windows and stitching, :class:`~r
 Predictor`). Videos: a video checkpoint predicts clip by clip (``predict_video``); an image checkpoint
 predicts each frame. Written (atomically): ``DIR/masks/<name>.png`` (videos: ``DIR/masks/<video>/<t>.png``),
 ``DIR/instances/...`` (16-bit, ``iw`` checkpoints), ``DIR/metrics.json`` (with PQ for ``iw`` checkpoints on
-data with instances, and the sequence-length statistics) and ``DIR/report.html``.
+data with instances, and the sequence-length statistics) and ``DIR/report.html``; with ``overlays``, also
+``DIR/overlays/<name>.png`` (image | ground truth | prediction) and, for videos, ``DIR/overlays/<video>.gif``.
 
 A sample that cannot be read, or whose mask holds a class the checkpoint does not know, is one problem line
 naming it; the others are scored.
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 SYNTHETIC = ("synthetic-cells", "synthetic-cells-video")
 OUTPUTS = ("metrics.json", "report.html")
-MASK_FOLDERS = ("masks", "instances")
+MASK_FOLDERS = ("masks", "instances", "overlays")
 
 
 @dataclass
@@ -98,8 +99,8 @@ def check_outputs(out: Path, overwrite: bool) -> None:
         raise CommandError(f"{existing[0]} already exists; pass --overwrite to replace the evaluation in {out}")
     for sub in MASK_FOLDERS:  # stale masks of an earlier run would mix with the new ones
         if (out / sub).is_dir():
-            for png in (out / sub).rglob("*.png"):
-                png.unlink()
+            for picture in [*(out / sub).rglob("*.png"), *(out / sub).rglob("*.gif")]:
+                picture.unlink()
 
 
 def _safe(name: str) -> str:
@@ -107,7 +108,7 @@ def _safe(name: str) -> str:
     return name.replace("/", "_").replace("\\", "_") or "unnamed"
 
 
-def _predict(predictor: Predictor, sample: Sample, video_tok: bool) -> Prediction:
+def _predict(predictor: Predictor, sample: Sample, video_tok: bool, frame_stride: int | None = None) -> Prediction:
     """Prediction of one image, or of a video clip by clip (video checkpoint) or frame by frame."""
     from rleseg.inference.predictor import Prediction
 
@@ -119,7 +120,7 @@ def _predict(predictor: Predictor, sample: Sample, video_tok: bool) -> Predictio
             )
         return predictor.predict_image(sample.image)
     if video_tok:
-        return predictor.predict_video(sample.image)
+        return predictor.predict_video(sample.image, frame_stride)
     frames = [predictor.predict_image(frame) for frame in sample.image]
     instances = [f.instances for f in frames]
     return Prediction(
@@ -138,10 +139,23 @@ def _write_masks(out: Path, name: str, pred: Prediction) -> None:
             raise CommandError(f"{out / 'instances' / name}: {int(ids.max())} instances do not fit a 16-bit PNG")
         layers.append(("instances", ids.astype(np.uint16)))
     for sub, arr in layers:
-        frames = [(f"{name}.png", arr)] if arr.ndim == 2 else [(f"{name}/{t:04d}.png", a) for t, a in enumerate(arr)]
+        frames = [(f"{name}.png", arr)] if arr.ndim == 2 else [(f"{name}/{t:06d}.png", a) for t, a in enumerate(arr)]
         for rel, a in frames:
             path = out / sub / rel
             write_png(path, a if sub == "instances" else label_png_array(a, f"{path}: class mask"))
+
+
+def _write_overlays(out: Path, name: str, sample: Sample, pred: Prediction, num_classes: int) -> None:
+    """``out/overlays/<name>.png``: image | ground truth | prediction; a video: one such strip per frame in
+    ``out/overlays/<name>.gif``."""
+    from rleseg.commands.common import write_gif
+    from rleseg.report.overlay import side_by_side
+
+    if not sample.is_video:
+        write_png(out / "overlays" / f"{name}.png", side_by_side(sample.image, sample.mask, pred.mask, num_classes))
+        return
+    strips = [side_by_side(i, g, p, num_classes) for i, g, p in zip(sample.image, sample.mask, pred.mask, strict=True)]
+    write_gif(out / "overlays" / f"{name}.gif", strips, fps=2)
 
 
 def evaluate_checkpoint(
@@ -152,15 +166,20 @@ def evaluate_checkpoint(
     split: str | None = None,
     stride: int | None = None,
     merge: str = "vote",
+    frame_stride: int | None = None,
     device: str = "cpu",
     batch_size: int = 8,
     limit: int | None = None,
     overwrite: bool = False,
     gallery_size: int = 24,
+    overlays: bool = False,
+    title: str | None = None,
     console: Console | None = None,
 ) -> CheckpointEvaluation:
     """Predict ``data`` (``limit``: its first samples only) with ``checkpoint``, score it against the ground
-    truth and write masks, ``metrics.json`` and ``report.html`` into ``out``; print the metric tables."""
+    truth and write masks, ``metrics.json`` and ``report.html`` into ``out`` (``overlays``: also the overlay
+    strips); print the metric tables. ``frame_stride``: clip stride T of a video checkpoint (default: the
+    config's ``data.eval_frame_stride``, else N). ``title``: the report's heading (default: checkpoint and data)."""
     from rleseg.commands.evaluate_report import print_written, training_curves, write_outputs
     from rleseg.data.formats.files import DatasetError
     from rleseg.inference.predictor import Predictor
@@ -196,6 +215,12 @@ def evaluate_checkpoint(
     video_tok = len(tok.mask_shape) == 3
     cfg = predictor.task.cfg
     budget = tok.max_len or cfg.tokenizer.max_len
+    if frame_stride is not None and video_tok and not 1 <= frame_stride <= tok.num_frames:
+        raise CommandError(
+            f"--frame-stride {frame_stride}: clips of N={tok.num_frames} frames need a stride in 1..{tok.num_frames}"
+        )
+    if frame_stride is not None and not video_tok:
+        notes.append(f"--frame-stride {frame_stride} ignored: {tok.name} is an image tokenizer (frame by frame)")
     evaluator = SegmentationEvaluator(names[1:])
     gallery = Gallery(c, keep=gallery_size)
     count = len(source) if limit is None else min(limit, len(source))
@@ -222,18 +247,20 @@ def evaluate_checkpoint(
             )
             continue
         try:
-            pred = _predict(predictor, sample, video_tok)
+            pred = _predict(predictor, sample, video_tok, frame_stride)
         except ValueError as err:  # e.g. a sample the predictor cannot take; name it and go on
             problems.append(f"{sample.name}: cannot predict: {err}")
             continue
         name = _safe(sample.name)
         _write_masks(out, name, pred)
+        if overlays:
+            _write_overlays(out, name, sample, pred, c)
         gi = sample.instances if tok.instance_aware else None
         no_instances |= tok.instance_aware and gi is None
         evaluator.update(sample.mask, pred.mask, gi, pred.instances if gi is not None else None)
         scored += 1
         generated.append(pred.token_lengths)
-        target.append(_target_lengths(sample, tok, cfg, stride, video_tok))
+        target.append(_target_lengths(sample, tok, cfg, stride, video_tok, frame_stride))
         _add_to_gallery(gallery, name, sample, pred)
     if no_instances:
         notes.append(f"no panoptic quality for samples without instance masks in {data}")
@@ -250,12 +277,15 @@ def evaluate_checkpoint(
         ("windows", _geometry(cfg, stride, merge)),
         ("classes", ", ".join(names[1:])),
     ]
+    if video_tok:
+        t = frame_stride or cfg.data.eval_frame_stride or tok.num_frames
+        facts.insert(-1, ("clips", f"N={tok.num_frames} frames every T={t} frames, overlaps merged by {merge}"))
     source_info = {"checkpoint": str(checkpoint), "data": str(data), "split": split, "limit": limit}
     written = write_outputs(
         out,
         evaluator,
         gallery,
-        title=f"rleseg evaluation: {checkpoint.name} on {Path(data).name or data}",
+        title=title or f"rleseg evaluation: {checkpoint.name} on {Path(data).name or data}",
         facts=facts,
         lengths=lengths,
         curves_png=curves,
@@ -281,7 +311,9 @@ def _geometry(cfg: Any, stride: int | None, merge: str) -> str:
     return f"images {size}, windows P={d.patch_size}, stride {stride or d.eval_stride or d.patch_size}, merge {merge}"
 
 
-def _target_lengths(sample: Sample, tok: Any, cfg: Any, stride: int | None, video_tok: bool) -> np.ndarray:
+def _target_lengths(
+    sample: Sample, tok: Any, cfg: Any, stride: int | None, video_tok: bool, frame_stride: int | None
+) -> np.ndarray:
     """Uncut ground-truth token lengths of the sample's windows (frame by frame for an image tokenizer)."""
     from rleseg.data.sample import Sample
     from rleseg.report.seqlen import target_lengths
@@ -289,7 +321,7 @@ def _target_lengths(sample: Sample, tok: Any, cfg: Any, stride: int | None, vide
     d = cfg.data
     kw = {"image_size": d.image_size, "patch_size": d.patch_size, "stride": stride or d.eval_stride}
     if not sample.is_video or video_tok:
-        return target_lengths(sample, tok, frame_stride=d.eval_frame_stride, **kw)
+        return target_lengths(sample, tok, frame_stride=frame_stride or d.eval_frame_stride, **kw)
     inst = sample.instances
     frames = [
         Sample(sample.image[t], sample.mask[t], None if inst is None else inst[t], f"{sample.name}@{t}")
