@@ -67,7 +67,7 @@ def test_held_out_synthetic_split_gives_metrics_masks_lengths_and_report(ckpt: P
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="metrics-table"' in page and page.count('<figure class="case"') == 2 and 'id="lengths"' in page
     assert "Tokens per window" in output and "report.html" in output and "class-agnostic" in output
-    assert not list(out.rglob("*.tmp"))
+    assert not list(out.rglob(".*.tmp*"))
 
     code, output = evaluate(ckpt, "synthetic-cells", "--out", out)
     assert code == 1 and f"{out / 'metrics.json'} already exists" in output and "--overwrite" in output

@@ -128,7 +128,7 @@ def test_video_model_predicts_a_folder_of_frames(video_ckpt: Path, tmp_path: Pat
     assert Image.open(out / "overlays" / "clip" / "frame_10.png").size == (88, 40)
     with Image.open(out / "overlays" / "clip.gif") as gif:
         assert gif.n_frames == 5 and gif.size == (88, 40)
-    assert not (out / "instances").exists() and not list(out.rglob("*.tmp"))
+    assert not (out / "instances").exists() and not list(out.rglob(".*.tmp*"))
 
 
 def test_video_model_predicts_video_files_and_folders_of_videos(video_ckpt: Path, tmp_path: Path, exact: None) -> None:

@@ -84,7 +84,7 @@ def test_predict_writes_full_size_masks_and_overlays(run_dir: Path, tmp_path: Pa
         over = Image.open(out / "overlays" / f"{name}.png")
         assert over.mode == "RGB" and over.size == (w, h)
     assert not (out / "instances").exists(), "a lac model has no instances"
-    assert not list(out.rglob("*.tmp")), "no temporary file is left behind"
+    assert not list(out.rglob(".*.tmp*")), "no temporary file is left behind"
     res = runner.invoke(app, ["predict", ckpt, str(inputs / "a.png"), "--out", str(out)], env=WIDE)
     assert res.exit_code == 1 and f"{out / 'masks' / 'a.png'} already exists" in res.output
     res = runner.invoke(app, ["predict", ckpt, str(inputs / "a.png"), "--out", str(out), "--overwrite"], env=WIDE)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +11,8 @@ from PIL import Image
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+from rleseg.atomic import atomic_path
 
 T = TypeVar("T")
 
@@ -54,16 +54,8 @@ def write_png(path: Path, array: np.ndarray) -> Path:
     """
     if array.dtype not in (np.uint8, np.uint16) or array.ndim not in (2, 3):
         raise ValueError(f"cannot write {array.dtype} {array.shape} as PNG; expected uint8/uint16 (H, W[, 3])")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         Image.fromarray(np.ascontiguousarray(array)).save(tmp, format="PNG")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
@@ -74,18 +66,10 @@ def write_gif(path: Path, frames: Sequence[np.ndarray], fps: float = 4.0) -> Pat
     shapes = {f.shape for f in frames}
     if len(shapes) != 1 or frames[0].dtype != np.uint8 or frames[0].ndim != 3 or frames[0].shape[-1] != 3:
         raise ValueError(f"{path}: frames must be (H, W, 3) uint8 of one size, got {sorted(shapes)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        images = [Image.fromarray(np.ascontiguousarray(f)) for f in frames]
-        duration = max(20, round(1000 / fps))
+    images = [Image.fromarray(np.ascontiguousarray(f)) for f in frames]
+    duration = max(20, round(1000 / fps))
+    with atomic_path(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

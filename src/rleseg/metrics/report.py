@@ -26,13 +26,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rleseg.atomic import atomic_path
 from rleseg.metrics.area import AreaFractionError
 from rleseg.metrics.confusion import ConfusionMatrix, segmentation_metrics
 from rleseg.metrics.panoptic import PanopticQuality
@@ -112,20 +112,11 @@ def write_metrics_json(report: dict[str, Any], path: str | os.PathLike[str]) -> 
     ``path``, so a reader never sees a half-written file. NaN and infinities are written as null.
     """
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(_jsonable(report), indent=2, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(dest) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
     return dest
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rleseg.report.atomic import atomic_path
+from rleseg.atomic import atomic_path
 
 TRAIN_KEYS = ("train/loss", "train/token_acc")
 VAL_KEYS = ("val/loss", "val/token_acc", "val/dice", "val/dice_agnostic", "val/miou", "val/pix_acc")

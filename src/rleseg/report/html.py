@@ -14,7 +14,6 @@ import datetime as _dt
 import html
 import io
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from rleseg.atomic import atomic_path
 from rleseg.report import charts
 from rleseg.report.gallery import GalleryItem
 from rleseg.report.overlay import palette
@@ -302,15 +302,6 @@ def write_report(r: ReportInput, path: str | os.PathLike[str]) -> Path:
     ``os.replace``); returns the path."""
     text = render_report(r)
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(dest) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return dest

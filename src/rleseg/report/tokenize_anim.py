@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from rleseg.report.atomic import atomic_path
+from rleseg.atomic import atomic_path
 from rleseg.report.token_frames import AnimFrame, plan_frames
 from rleseg.report.token_trace import TokenizationTrace, trace_tokenization
 from rleseg.report.tokenize_frame import render_frames

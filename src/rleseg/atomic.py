@@ -1,4 +1,5 @@
-"""Atomic file writes for report outputs: write a temporary file beside the target, then rename it over."""
+"""Atomic file writes: write a temporary file beside the target, then rename it over (every output rleseg
+writes goes through :func:`atomic_path`)."""
 
 from __future__ import annotations
 
