@@ -3,9 +3,11 @@
 ``rleseg data synth``      writes the embedded synthetic cells (images or videos) to disk.
 ``rleseg data check DIR``  validates a dataset and summarises it (sizes, class shares, sequence lengths).
 ``rleseg train CONFIG``    trains a model from a YAML config with ``key=value`` overrides.
-``rleseg predict CKPT IMG`` full-size masks, instance masks and colour overlays for images.
-``rleseg evaluate --pred DIR --gt DIR --out DIR`` scores masks on disk; writes metrics.json (PQ with instances).
+``rleseg predict CKPT IN``  full-size masks, instance masks and colour overlays for images and videos.
+``rleseg evaluate CKPT DATA --out DIR`` predicts a dataset, scores it, writes metrics.json and report.html;
+                           ``--pred DIR --gt DIR`` scores masks already on disk (PQ with instances).
 ``rleseg demo``            trains on synthetic cells, evaluates on held-out images, writes results/demo;
+                           ``--video``: a video model on synthetic cell videos (results/demo-video);
                            ``--tokenizers``: tokenizes synthetic masks with every scheme, checks the round trip.
 ``rleseg stats MASKS...``  sequence-length statistics (paper Tables 3-6) and the metric loss caused by
                            subsampling (Table 11) over PNG label masks, printed and written as CSV + JSON.
