@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import logging
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -129,8 +131,25 @@ def build_datamodule(cfg: Config, tok: Tokenizer, sources: dict[str, Segmentatio
     )
 
 
+class _DropLightningAdverts(logging.Filter):
+    """Drops Lightning's advert for its cloud logger; every other message passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in str(record.msg)
+
+
+def quiet_lightning() -> None:
+    """Silence two messages Lightning prints on every run that say nothing about this run: the litlogger
+    advert and torch's ``LeafSpec`` deprecation warning raised inside Lightning (idempotent)."""
+    log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _DropLightningAdverts) for f in log.filters):
+        log.addFilter(_DropLightningAdverts())
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated.*")
+
+
 def build_trainer(cfg: Config, out_dir: Path, *, extra_callbacks: list[Any] | None = None) -> L.Trainer:
     """A Lightning trainer: checkpoints (last and best val dice) written atomically, CSV logs, progress bar."""
+    quiet_lightning()
     t = cfg.train
     precision = t.precision
     if precision == "auto":
