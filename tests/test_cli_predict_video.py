@@ -3,6 +3,7 @@ image (``lac``) and video (``tac``, N = 2) checkpoints; and the rules that sort 
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 
 import av
@@ -11,11 +12,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from rich.console import Console
 from typer.testing import CliRunner
 
 from rleseg.cli import app
 from rleseg.commands.common import CommandError
-from rleseg.commands.predict_inputs import collect, plan
+from rleseg.commands.predict import _FrameProgress
+from rleseg.commands.predict_inputs import collect, plan, work_units
 from rleseg.config import Config, ModelConfig, TokenizerConfig
 from rleseg.data.formats.video_file import read_video
 from rleseg.inference.predictor import Predictor
@@ -216,6 +219,68 @@ def test_existing_outputs_are_not_overwritten(video_ckpt: Path, tmp_path: Path) 
     assert first.read_bytes() == b"the user's own file"
     assert predict(video_ckpt, mp4, "--out", out, "--overwrite")[0] == 0
     assert read_png(first).shape == (24, 32)
+
+
+def test_overwrite_replaces_a_video_whole_once_it_was_read(image_ckpt: Path, tmp_path: Path, exact: None) -> None:
+    swim = write_gif(tmp_path / "swim.gif", frames_of(5, 16, 16))
+    out = tmp_path / "pred"
+    assert predict(image_ckpt, swim, "--out", out)[0] == 0
+    frames5 = [f"{i:06d}.png" for i in range(5)]
+    assert sorted(p.name for p in (out / "masks" / "swim").iterdir()) == frames5
+    keep = [out / "masks" / "swim" / "notes.txt", out / "overlays" / "other.png", out / "masks" / "swimmer" / "x.png"]
+    keep.append(out / "masks" / "swim" / "sub" / "000004.png")  # not a file rleseg writes: kept
+    for path in keep:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"the user's own file")
+    (out / "instances" / "swim").mkdir(parents=True)
+    (out / "instances" / "swim" / "000004.png").write_bytes(b"an earlier iw run's")  # stale, removed as well
+
+    write_gif(swim, frames_of(3, 16, 16, seed=1))  # a shorter video of the same name
+    code, output = predict(image_ckpt, swim, "--out", out, "--overwrite")
+    assert code == 0, output
+    frames3 = [f"{i:06d}.png" for i in range(3)]
+    for kind in ("masks", "overlays"):
+        assert sorted(p.name for p in (out / kind / "swim").glob("*.png")) == frames3, kind
+    assert not list((out / "instances" / "swim").iterdir())
+    assert all(path.read_bytes() == b"the user's own file" for path in keep)
+    with Image.open(out / "overlays" / "swim.gif") as gif:
+        assert gif.n_frames == 3
+
+    swim.write_bytes(b"GIF89a truncated")  # unreadable: its earlier outputs stay as they are
+    code, output = predict(image_ckpt, swim, "--out", out, "--overwrite")
+    assert code == 1 and f"{swim}: cannot read the file" in output
+    for kind in ("masks", "overlays"):
+        assert sorted(p.name for p in (out / kind / "swim").glob("*.png")) == frames3, kind
+    with Image.open(out / "overlays" / "swim.gif") as gif:
+        assert gif.n_frames == 3
+
+
+def test_progress_counts_images_and_video_frames(tmp_path: Path) -> None:
+    write_frames(tmp_path / "shots", frames_of(2, 8, 8))
+    write_frames(tmp_path / "videos" / "clip", frames_of(5, 8, 8))
+    write_gif(tmp_path / "videos" / "swim.gif", frames_of(3, 8, 8))
+    write_mp4(tmp_path / "videos" / "walk.mp4", frames_of(4, 16, 16))
+    (tmp_path / "videos" / "broken.mp4").write_bytes(b"not a video")  # header unreadable: counts 1
+    items = collect([tmp_path / "shots"], folders_are_videos=False) + collect([tmp_path / "videos"], False)
+    images, videos = plan(items, tmp_path / "out", instances=False, overwrite=False)
+    assert [v.name for v in videos] == ["clip", "broken", "swim", "walk"]
+    assert work_units(images, videos) == [1, 1, 5, 1, 3, 4] and sum(work_units(images, videos)) == 2 + 13
+
+    bar = _FrameProgress("predicting", 2 + 3, Console(file=StringIO()))
+    task = bar.bar.tasks[0]
+    with bar:
+        bar.start_job(2)  # a video of 4 frames whose header said 2: the total grows as it goes
+        for _ in range(4):
+            bar.tick()
+        bar.end_job(failed=False)
+        assert (task.completed, task.total) == (4, 7)
+        bar.start_job(2)  # fewer frames than expected: the total shrinks
+        bar.tick()
+        bar.end_job(failed=False)
+        assert (task.completed, task.total) == (5, 6)
+        bar.start_job(1)  # an unreadable input: counted as done
+        bar.end_job(failed=True)
+    assert task.completed == task.total == 6
 
 
 def test_unreadable_video_is_reported_and_the_others_are_predicted(image_ckpt: Path, tmp_path: Path) -> None:

@@ -5,29 +5,31 @@ Which inputs are images and which are videos, and where their outputs go, is in
 instances 16-bit ids (``iw`` models only), overlays the image with the classes blended in colour and
 outlined. A video model predicts clips of N frames every ``frame_stride`` frames; an image model predicts
 every frame of a video on its own. Every file is written atomically; an existing output is an error unless
-``overwrite``. Unreadable inputs are reported together at the end; the others are still predicted.
+``overwrite``, which replaces a video's frame folders whole once the video was read (see
+:func:`~rleseg.commands.predict_inputs.remove_stale`). Unreadable inputs are reported together at the end; the
+others are still predicted. The progress bar (stderr) counts images and video frames.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from rleseg.commands.common import (
     CommandError,
     compact_ids,
     label_png_array,
-    progress,
     stderr,
     stdout,
     write_gif,
     write_png,
 )
-from rleseg.commands.predict_inputs import ImageJob, VideoJob, collect, plan
+from rleseg.commands.predict_inputs import ImageJob, VideoJob, collect, plan, remove_stale, work_units
 from rleseg.inference.predictor import Predictor
 
 MERGES = ("vote", "latest", "max", "min")
@@ -79,22 +81,30 @@ def predict(
             f"clips of N={predictor.num_frames} frames); give a folder of frames, a folder of such folders or a "
             "video file"
         )
-    writer = _Writer(predictor)
     unreadable: list[str] = []
     done = {"image": 0, "video": 0}
     jobs: list[ImageJob | VideoJob] = [*images, *videos]
-    for job in progress(jobs, f"predicting {_counts(len(images), len(videos))}"):
-        try:
-            if isinstance(job, ImageJob):
-                writer.image(job)
-            elif predictor.is_video:
-                writer.video_clips(job, frame_stride)
+    units = work_units(images, videos)
+    with _FrameProgress(f"predicting {_counts(len(images), len(videos))}", sum(units)) as bar:
+        writer = _Writer(predictor, bar.tick)
+        for job, expected in zip(jobs, units, strict=True):
+            bar.start_job(expected)
+            try:
+                if isinstance(job, ImageJob):
+                    writer.image(job)
+                else:
+                    if predictor.is_video:
+                        count = writer.video_clips(job, frame_stride)
+                    else:
+                        count = writer.video_frames(job)
+                    if overwrite:  # only now: an unreadable video keeps its earlier outputs
+                        remove_stale(job, {job.frame_name(i) for i in range(count)})
+            except ValueError as err:  # DatasetError names the file; carry on with the others
+                unreadable.append(str(err))
+                bar.end_job(failed=True)
             else:
-                writer.video_frames(job)
-        except ValueError as err:  # DatasetError names the file; carry on with the others
-            unreadable.append(str(err))
-        else:
-            done["image" if isinstance(job, ImageJob) else "video"] += 1
+                done["image" if isinstance(job, ImageJob) else "video"] += 1
+                bar.end_job(failed=False)
     con = console or stdout()
     kinds = "masks/, instances/, overlays/" if predictor.task.tok.instance_aware else "masks/, overlays/"
     frames = f" ({_count(writer.frames, 'video frame')})" if videos else ""
@@ -132,16 +142,64 @@ def _check_frame_stride(predictor: Predictor, checkpoint: Path, frame_stride: in
         )
 
 
-class _Writer:
-    """Predicts one input at a time and writes its files; counts the video frames written."""
+class _FrameProgress:
+    """A rich progress bar on stderr over work units (1 per image, 1 per video frame; see
+    :func:`~rleseg.commands.predict_inputs.work_units`). Each input is a job of the units it is expected to
+    take; :meth:`tick` counts one done. A video with more frames than its header said raises the total as it
+    goes, one with fewer lowers it at its end; a failed input counts its remaining units as done."""
 
-    def __init__(self, predictor: Predictor) -> None:
+    def __init__(self, description: str, total: int, console: Console | None = None) -> None:
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        self.bar = Progress(*columns, console=console or stderr(), transient=False)
+        self.task = self.bar.add_task(description, total=total)
+        self.total = total
+        self.expected = self.ticked = 0
+
+    def __enter__(self) -> _FrameProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def start_job(self, expected: int) -> None:
+        self.expected, self.ticked = expected, 0
+
+    def tick(self) -> None:
+        self.ticked += 1
+        if self.ticked > self.expected:
+            self.total += 1
+            self.bar.update(self.task, total=self.total)
+        self.bar.advance(self.task)
+
+    def end_job(self, *, failed: bool) -> None:
+        left = self.expected - self.ticked
+        if left > 0 and failed:
+            self.bar.advance(self.task, left)
+        elif left > 0:
+            self.total -= left
+            self.bar.update(self.task, total=self.total)
+        self.expected = self.ticked = 0
+
+
+class _Writer:
+    """Predicts one input at a time and writes its files; counts the video frames written and calls ``tick``
+    for each image and video frame written."""
+
+    def __init__(self, predictor: Predictor, tick: Callable[[], None] = lambda: None) -> None:
         from rleseg.report.overlay import overlay
 
         self.predictor = predictor
         self.num_classes = len(predictor.class_names) - 1
         self.overlay = overlay
         self.frames = 0
+        self.tick = tick
 
     def image(self, job: ImageJob) -> None:
         from rleseg.data.formats.files import read_rgb
@@ -150,9 +208,11 @@ class _Writer:
         pred = self.predictor.predict_image(image)
         ids = None if pred.instances is None else compact_ids(pred.instances)
         self._write(image, pred.mask, ids, job.mask, job.overlay, job.instances)
+        self.tick()
 
-    def video_frames(self, job: VideoJob) -> None:
-        """An image model on a video: every frame predicted as an image, read and written one at a time."""
+    def video_frames(self, job: VideoJob) -> int:
+        """An image model on a video: every frame predicted as an image, read and written one at a time;
+        returns the number of frames."""
         previews = []
         for i, frame in enumerate(_frames(job)):
             pred = self.predictor.predict_image(frame)
@@ -161,10 +221,14 @@ class _Writer:
             ids = None if pred.instances is None else compact_ids(pred.instances)  # not tracked across frames
             previews.append(_thumbnail(self._write(frame, pred.mask, ids, job.masks / name, job.overlays / name, inst)))
             self.frames += 1
+            self.tick()
         self._preview(job, previews)
+        return len(previews)
 
-    def video_clips(self, job: VideoJob, frame_stride: int | None) -> None:
-        """A video model on a video: all frames at once, clips of N frames, merged per pixel and frame."""
+    def video_clips(self, job: VideoJob, frame_stride: int | None) -> int:
+        """A video model on a video: all frames at once, clips of N frames, merged per pixel and frame; returns
+        the number of frames (the progress counts them as they are written, after the whole video's
+        prediction)."""
         from rleseg.data.formats.files import DatasetError
 
         listed = list(_frames(job))
@@ -188,7 +252,9 @@ class _Writer:
             coloured = self._write(frame, pred.mask[i], ids, job.masks / name, job.overlays / name, inst)
             previews.append(_thumbnail(coloured))
             self.frames += 1
+            self.tick()
         self._preview(job, previews)
+        return len(previews)
 
     def _write(
         self,

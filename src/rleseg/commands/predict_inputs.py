@@ -12,11 +12,16 @@ The rules (also in ``rleseg predict --help``):
 Outputs in DIR: an image ``X.png`` gives ``masks/X.png``, ``overlays/X.png`` and (``iw`` models)
 ``instances/X.png``; a video X gives ``masks/X/<frame>.png``, ``overlays/X/<frame>.png``,
 ``instances/X/<frame>.png`` and a preview ``overlays/X.gif``. Frames are named after the frame files, and
-numbered ``000000.png ...`` for video files.
+numbered ``000000.png ...`` for video files. With ``--overwrite`` a video's folders are replaced whole: once it
+was read and written, the ``*.png`` files in its three folders that this run did not write (frames of an
+earlier, longer video of that name) are removed (:func:`remove_stale`); nothing else is.
+
+Progress counts work units (:func:`work_units`): 1 per image, 1 per frame of a video.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +65,62 @@ class VideoJob:
     def outputs(self) -> list[Path]:
         """The folders and the preview that must not exist before a run without ``--overwrite``."""
         return [self.masks, self.overlays, *([self.instances] if self.instances is not None else []), self.preview]
+
+    def folders(self) -> list[Path]:
+        """``masks/X``, ``overlays/X`` and ``instances/X`` (the last also for models without instances: an
+        earlier run of an ``iw`` model may have left one)."""
+        return [self.masks, self.overlays, self.instances or self.masks.parent.parent / "instances" / self.name]
+
+    def expected_frames(self) -> int | None:
+        """Frames of the video: the frame files, or what a video file's header says (None when it does not say
+        or cannot be read; the file is not decoded)."""
+        return len(self.frames) if self.frames is not None else header_frames(self.source)
+
+
+def header_frames(path: Path) -> int | None:
+    """Frame count of a video file from its header (GIF: Pillow's ``n_frames``; else the first video stream's
+    frame count, or its duration times its frame rate); None when it does not say or cannot be read."""
+    try:
+        if path.suffix.lower() == ".gif":
+            from PIL import Image
+
+            with Image.open(path) as img:
+                return int(getattr(img, "n_frames", 1))
+        import av
+
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return None
+            stream = container.streams.video[0]
+            if stream.frames:
+                return int(stream.frames)
+            rate = stream.average_rate or stream.guessed_rate
+            if stream.duration and stream.time_base and rate:
+                return max(1, round(float(stream.duration * stream.time_base * rate)))
+            return None
+    except Exception:  # an unreadable header only costs the progress bar its estimate; reading reports it
+        return None
+
+
+def work_units(images: list[ImageJob], videos: list[VideoJob]) -> list[int]:
+    """What the progress bar of ``rleseg predict`` counts, per job (the images, then the videos): 1 per image,
+    1 per video frame (1 for a video whose frame count its header does not give). Its total is the sum."""
+    return [1] * len(images) + [v.expected_frames() or 1 for v in videos]
+
+
+def remove_stale(job: VideoJob, written: Collection[str]) -> list[Path]:
+    """Remove the ``*.png`` files directly in ``job``'s folders (:meth:`VideoJob.folders`) whose names are not
+    in ``written`` (the frame files this run wrote); returns them. Sub-folders and other files are kept."""
+    keep = set(written)
+    removed: list[Path] = []
+    for folder in job.folders():
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        for path in sorted(folder.glob("*.png")):
+            if path.name not in keep and (path.is_symlink() or path.is_file()):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 @dataclass(frozen=True)
