@@ -9,6 +9,7 @@ Groups come in the order of their first pixel; runs inside a group in raster ord
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from rleseg.tokenizers.base import DecodeInfo, Tokenizer, check_choice, check_label_array
 from rleseg.tokenizers.codecs import StartCodec, ValueCodec
 from rleseg.tokenizers.flat import mask_dtype
+from rleseg.tokenizers.grouping import interleave, order_groups, pair_runs, truncate_groups
 from rleseg.tokenizers.parsing import parse_tuples, range_ids
 from rleseg.tokenizers.runs import Flattening, extract_runs, flattening_2d, flattening_video, paint_runs
 
@@ -75,68 +77,34 @@ class GroupedRLETokenizer(Tokenizer):
     # ----- encoding -----------------------------------------------------------------------------------
     group_order: str = "first_pixel"
 
-    def _group_runs(self, keys: np.ndarray, rng: np.random.Generator | None) -> tuple[list[np.ndarray], np.ndarray]:
-        """Runs of the key array grouped by key: ``(list of (r_g, k) token blocks, (G,) keys)``.
+    def _encode_groups(
+        self,
+        starts: np.ndarray,
+        lengths: np.ndarray,
+        labels: np.ndarray,
+        terminators: np.ndarray,
+        rng: np.random.Generator | None,
+    ) -> tuple[np.ndarray, int]:
+        """Runs grouped by label -> ``(body tokens, number of runs)``.
 
-        Groups are ordered by key (``group_order = "key"``) or by their first pixel; runs in raster order.
+        ``starts``, ``lengths``, ``labels`` (group of each run), ``terminators`` (token closing the run's
+        group, the same for all runs of a group): ``(R,)`` in increasing start order. Groups are ordered
+        by label (``group_order = "key"``) or by their first pixel; runs in raster order inside a group.
         With ``rng`` both the groups and the runs inside each group are shuffled.
         """
-        starts, lengths, values = extract_runs(self.flattening.flatten(keys), self.flattening.line_len)
         if starts.size == 0:
-            return [], np.zeros(0, dtype=np.int64)
-        cols = np.concatenate(
-            [self.start_codec.encode(starts, self.vocab), self.value_codec.encode(lengths, values, self.vocab)],
-            axis=1,
-        )
-        group_keys, first = np.unique(values, return_index=True)
-        if self.group_order == "first_pixel":
-            group_keys = group_keys[np.argsort(first, kind="stable")]
-        order = np.argsort(values, kind="stable")
-        sorted_vals = values[order]
-        bounds = np.searchsorted(sorted_vals, group_keys, side="left")
-        ends = np.searchsorted(sorted_vals, group_keys, side="right")
-        blocks = [cols[order[b:e]] for b, e in zip(bounds.tolist(), ends.tolist(), strict=True)]
-        if rng is not None:
-            perm = rng.permutation(len(blocks))
-            blocks = [blocks[i][rng.permutation(len(blocks[i]))] for i in perm]
-            group_keys = group_keys[perm]
-        return blocks, group_keys
-
-    def _assemble(self, blocks: list[np.ndarray], terminators: np.ndarray) -> tuple[np.ndarray, int]:
-        """Token blocks and one terminator token per block -> body tokens and number of runs."""
-        if not blocks:
             return np.zeros(0, dtype=np.int64), 0
-        parts: list[np.ndarray] = []
-        for block, term in zip(blocks, terminators.tolist(), strict=True):
-            parts.append(block.reshape(-1))
-            parts.append(np.array([term], dtype=np.int64))
-        return np.concatenate(parts).astype(np.int64, copy=False), sum(len(b) for b in blocks)
+        order, counts, heads = order_groups(labels, self.group_order == "first_pixel", rng)
+        starts, lengths = starts.take(order), lengths.take(order)
+        lens = self.value_codec.encode(lengths, lengths, self.vocab)  # "length" mode reads no values
+        rows = np.concatenate([self.start_codec.encode(starts, self.vocab), lens], axis=1)
+        return interleave(rows, counts, terminators.take(heads)), int(starts.size)
 
     def _truncate(self, body: np.ndarray, budget: int, mask: Any) -> tuple[np.ndarray, int]:
-        k = self.tokens_per_run
         is_term = np.zeros(body.size, dtype=np.bool_)
         for name in self.terminator_ranges:
             is_term |= self.vocab[name].contains(body)
-        term_pos = np.flatnonzero(is_term)
-        kept: list[np.ndarray] = []
-        used = runs = 0
-        prev = 0
-        for pos in term_pos.tolist():
-            n_runs = (pos - prev) // k
-            if used + pos - prev + 1 <= budget:
-                kept.append(body[prev : pos + 1])
-                used += pos - prev + 1
-                runs += n_runs
-            else:
-                fit = (budget - used - 1) // k
-                if fit >= 1:
-                    kept.append(body[prev : prev + fit * k])
-                    kept.append(body[pos : pos + 1])
-                    runs += fit
-                break
-            prev = pos + 1
-        out = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
-        return out, runs
+        return truncate_groups(body, is_term, self.tokens_per_run, budget)
 
     # ----- decoding -----------------------------------------------------------------------------------
     def _decode_groups(
@@ -199,8 +167,8 @@ class ClassWiseTokenizer(GroupedRLETokenizer):
         return check_label_array(mask, self.mask_shape, self.num_classes, "mask", self.name)
 
     def _encode_body(self, mask: np.ndarray, rng: np.random.Generator | None) -> tuple[np.ndarray, int]:
-        blocks, keys = self._group_runs(mask, rng)
-        return self._assemble(blocks, keys - 1 + self.vocab["classes"].start)
+        starts, lengths, values = extract_runs(self.flattening.flatten(mask), self.flattening.line_len)
+        return self._encode_groups(starts, lengths, values, values + (self.vocab["classes"].start - 1), rng)
 
     def _decode_body(self, body: np.ndarray, info: DecodeInfo) -> np.ndarray:
         groups, terms = self._decode_groups(body, info)
@@ -223,7 +191,7 @@ class InstanceWiseTokenizer(GroupedRLETokenizer):
     def layout(self) -> list[tuple[str, int]]:
         return super().layout() + [("stuff", self.num_classes)]
 
-    def _validate(self, mask: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _validate(self, mask: Any) -> _InstanceRuns:
         if not (isinstance(mask, (tuple, list)) and len(mask) == 2):
             raise ValueError(
                 f"iw: encode takes (mask, instances), two integer arrays of shape {self.mask_shape}; "
@@ -231,47 +199,18 @@ class InstanceWiseTokenizer(GroupedRLETokenizer):
             )
         classes = check_label_array(mask[0], self.mask_shape, self.num_classes, "mask", self.name)
         instances = check_label_array(mask[1], self.mask_shape, np.iinfo(np.int64).max, "instances", self.name)
-        inst = instances.astype(np.int64, copy=False)
-        cls = classes.astype(np.int64, copy=False)
-        on_bg = (inst > 0) & (cls == 0)
-        if on_bg.any():
-            bad = int(inst[on_bg][0])
-            raise ValueError(f"iw: instance {bad} covers background pixels (class 0); every instance needs a class")
-        # compact ids 1..K (0 stays 0), so the arithmetic here and in encoding cannot overflow for huge ids
-        ids, compact = np.unique(inst, return_inverse=True)
-        if ids[0] != 0:
-            ids = np.concatenate([[0], ids])  # compact id -> original id
-            compact = compact + 1
-        compact = compact.reshape(inst.shape)
-        fg = compact > 0
-        if fg.any():
-            pairs = np.unique(compact[fg] * (self.num_classes + 1) + cls[fg])
-            inst_of_pair = pairs // (self.num_classes + 1)
-            if np.unique(inst_of_pair).size != pairs.size:
-                dup = inst_of_pair[np.flatnonzero(np.diff(inst_of_pair) == 0)[0]]
-                found = sorted((pairs[inst_of_pair == dup] % (self.num_classes + 1)).tolist())
-                raise ValueError(f"iw: instance {int(ids[dup])} has pixels of several classes {found}; expected one")
-        return classes, compact
+        f = self.flattening
+        # runs over which both the class and the instance are constant: the checks below look at runs only
+        starts, lengths, cls, inst = pair_runs(f.flatten(classes), f.flatten(instances), f.line_len)
+        # group label: -c for the stuff of class c, the instance id for an instance (no overflow, no clash)
+        labels = np.where(inst > 0, inst, -cls)
+        if (cls.size and not cls.all()) or _split_instance(labels, cls):
+            _raise_invalid(classes, instances, self.num_classes)
+        return _InstanceRuns(starts, lengths, cls, inst, labels)
 
-    def _encode_body(
-        self, mask: tuple[np.ndarray, np.ndarray], rng: np.random.Generator | None
-    ) -> tuple[np.ndarray, int]:
-        classes, instances = mask
-        cls = classes.astype(np.int64, copy=False)
-        inst = instances.astype(np.int64, copy=False)
-        c1 = self.num_classes + 1
-        # key: 0 background, 1..C stuff of that class, > C one instance (instance id shifted past C)
-        keys = np.where(inst > 0, inst + c1, cls)
-        blocks, group_keys = self._group_runs(keys, rng)
-        flat_cls = self.flattening.flatten(cls)
-        terms = np.empty(group_keys.size, dtype=np.int64)
-        for g, (key, block) in enumerate(zip(group_keys.tolist(), blocks, strict=True)):
-            if key <= self.num_classes:
-                terms[g] = self.vocab["stuff"].start + key - 1
-            else:
-                first_start, _, _ = self.start_codec.decode(block[:1, : self.start_codec.width], self.vocab)
-                terms[g] = self.vocab["classes"].start + int(flat_cls[first_start[0]]) - 1
-        return self._assemble(blocks, terms)
+    def _encode_body(self, mask: _InstanceRuns, rng: np.random.Generator | None) -> tuple[np.ndarray, int]:
+        base = np.where(mask.inst > 0, self.vocab["classes"].start - 1, self.vocab["stuff"].start - 1)
+        return self._encode_groups(mask.starts, mask.lengths, mask.labels, base + mask.cls, rng)
 
     def _decode_body(self, body: np.ndarray, info: DecodeInfo) -> tuple[np.ndarray, np.ndarray]:
         groups, terms = self._decode_groups(body, info)
@@ -290,3 +229,41 @@ class InstanceWiseTokenizer(GroupedRLETokenizer):
         classes = self._paint_groups(groups, class_vals, mask_dtype(self.num_classes), DecodeInfo())
         instances = self._paint_groups(groups, inst_vals, np.dtype(np.int32), info)
         return classes, instances
+
+
+@dataclass(frozen=True)
+class _InstanceRuns:
+    """A validated ``iw`` input as runs, ``(R,)`` int64 each, in increasing start order: the pixels of a
+    run share one class ``cls`` (>= 1) and one instance ``inst`` (0: stuff); ``labels`` names the run's
+    group (the instance id, or minus the class for stuff)."""
+
+    starts: np.ndarray
+    lengths: np.ndarray
+    cls: np.ndarray
+    inst: np.ndarray
+    labels: np.ndarray
+
+
+def _split_instance(labels: np.ndarray, cls: np.ndarray) -> bool:
+    """Whether runs of one label (``(R,)``) carry different classes (``(R,)``)."""
+    if labels.size < 2:
+        return False
+    order = np.argsort(labels, kind="stable")
+    lab, c = labels.take(order), cls.take(order)
+    return bool(np.any((lab[1:] == lab[:-1]) & (c[1:] != c[:-1])))
+
+
+def _raise_invalid(classes: np.ndarray, instances: np.ndarray, num_classes: int) -> None:
+    """Raise the ValueError naming the first instance (in the arrays' C order) that covers background, else
+    the instance of smallest id that spans several classes. Only called once such an instance was found."""
+    inst = instances.astype(np.int64, copy=False)
+    cls = classes.astype(np.int64, copy=False)
+    on_bg = (inst > 0) & (cls == 0)
+    if on_bg.any():
+        bad = int(inst[on_bg][0])
+        raise ValueError(f"iw: instance {bad} covers background pixels (class 0); every instance needs a class")
+    fg = inst > 0
+    pairs = np.unique(np.stack([inst[fg], cls[fg]]), axis=1)  # (2, P) sorted by instance, then class
+    dup = pairs[0, np.flatnonzero(np.diff(pairs[0]) == 0)[0]]
+    found = sorted(pairs[1, pairs[0] == dup].tolist())
+    raise ValueError(f"iw: instance {int(dup)} has pixels of several classes {found}; expected one")
