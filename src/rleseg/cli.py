@@ -596,7 +596,10 @@ def predict(
     video: Annotated[
         bool, typer.Option("--video", help="A folder of images is one video also for an image model.")
     ] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace existing outputs (a video's frame folders are replaced whole)."),
+    ] = False,
 ) -> None:
     """Predict full-size masks: masks/ (class ids), instances/ (iw models) and overlays/ PNGs.
 
