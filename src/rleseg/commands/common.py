@@ -31,8 +31,8 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def progress(items: Sequence[T], description: str, console: Console | None = None) -> Iterator[T]:
-    """Iterate ``items`` under a rich progress bar (count, elapsed, remaining) on stderr."""
+def progress_bar(console: Console | None = None) -> Progress:
+    """A rich progress bar on stderr: description, bar, count, elapsed and remaining time."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -40,7 +40,12 @@ def progress(items: Sequence[T], description: str, console: Console | None = Non
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console or stderr(), transient=False) as bar:
+    return Progress(*columns, console=console or stderr(), transient=False)
+
+
+def progress(items: Sequence[T], description: str, console: Console | None = None) -> Iterator[T]:
+    """Iterate ``items`` under a rich progress bar (count, elapsed, remaining) on stderr."""
+    with progress_bar(console) as bar:
         task = bar.add_task(description, total=len(items))
         for item in items:
             yield item

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from rleseg.commands.common import (
     CommandError,
     compact_ids,
     label_png_array,
+    progress_bar,
     stderr,
     stdout,
     write_gif,
@@ -149,14 +149,7 @@ class _FrameProgress:
     goes, one with fewer lowers it at its end; a failed input counts its remaining units as done."""
 
     def __init__(self, description: str, total: int, console: Console | None = None) -> None:
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        )
-        self.bar = Progress(*columns, console=console or stderr(), transient=False)
+        self.bar = progress_bar(console)
         self.task = self.bar.add_task(description, total=total)
         self.total = total
         self.expected = self.ticked = 0
