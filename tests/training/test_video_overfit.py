@@ -10,13 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tests.training.training_helpers import no_augment, overfit, overfit_model
 
-from rleseg.config import Config, ModelConfig, TokenizerConfig
+from rleseg.config import Config, TokenizerConfig
 from rleseg.data.datamodule import RLESegDataModule
 from rleseg.data.sample import ListSource
 from rleseg.data.synthetic import SyntheticCellVideos
-from rleseg.data.transforms import AugmentConfig
-from rleseg.data.windows import WindowConfig
 from rleseg.inference.generate import sequence_lengths
 from rleseg.tokenizers import create_tokenizer
 from rleseg.tokenizers.batch import decode_batch
@@ -37,12 +36,9 @@ def test_overfitting_one_clip_generates_its_exact_mask(scheme: str) -> None:
     tok = create_tokenizer(scheme, mask_size=8, num_classes=2, num_frames=2, max_len=64)
     cfg = Config(
         tokenizer=TokenizerConfig(name=scheme, mask_size=8, num_frames=2, max_len=64),
-        model=ModelConfig(
-            backbone="resnet10t", feature_level=-2, dim=64, heads=4, encoder_layers=1, decoder_layers=2, dropout=0.0
-        ),
+        model=overfit_model(),
     )
-    windows = WindowConfig(image_size=32, augment=AugmentConfig(rot90=False, hflip=0, vflip=0))
-    dm = RLESegDataModule(tok, one_clip(), windows=windows, batch_size=1)
+    dm = RLESegDataModule(tok, one_clip(), windows=no_augment(image_size=32), batch_size=1)
     batch = next(iter(dm.train_dataloader()))
     mask = batch["mask"]  # (1, 2, 8, 8)
     assert mask.shape == (1, 2, 8, 8) and batch["image"].shape == (1, 2, 3, 32, 32)
@@ -50,16 +46,8 @@ def test_overfitting_one_clip_generates_its_exact_mask(scheme: str) -> None:
     assert (mask[0, 0] != mask[0, 1]).any(), "the frames differ, so the tokens must carry time"
 
     task = Pix2SeqTask.create(cfg, tok, ["background", "ipsc", "dfc"])
-    opt = torch.optim.AdamW(task.parameters(), lr=2e-3)
-    task.train()
-    for _ in range(300):
-        loss, acc = task._loss(batch)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if acc.item() == 1.0 and loss.item() < 0.05:
-            break
-    assert acc.item() == 1.0, f"token accuracy {acc.item():.3f} after training"
+    _, acc = overfit(task, batch)
+    assert acc == 1.0, f"token accuracy {acc:.3f} after training"
 
     task.eval()
     generated = task.generate_tokens(batch["image"])

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 
 from rleseg.config import Config, ModelConfig, TokenizerConfig, TrainSection
 from rleseg.data.sample import ListSource, Sample
+from rleseg.data.transforms import AugmentConfig
+from rleseg.data.windows import WindowConfig
+from rleseg.training.task import Pix2SeqTask
+
+
+def overfit_model() -> ModelConfig:
+    """The model the overfit tests memorise a batch with (large enough to get there in < 300 steps)."""
+    return ModelConfig(
+        backbone="resnet10t", feature_level=-2, dim=64, heads=4, encoder_layers=1, decoder_layers=2, dropout=0.0
+    )
 
 
 def squares(num: int = 4, size: int = 64, seed: int = 0) -> ListSource:
@@ -38,3 +50,24 @@ def tiny_config(out_dir: Path, **train: object) -> Config:
     cfg.data.patch_size = None
     cfg.data.batch_size = 4
     return cfg
+
+
+def no_augment(**windows: Any) -> WindowConfig:
+    """Windows without augmentation (rotations and flips off), so a batch is the same every time."""
+    return WindowConfig(augment=AugmentConfig(rot90=False, hflip=0, vflip=0), **windows)
+
+
+def overfit(task: Pix2SeqTask, batch: dict[str, Any], steps: int = 300, lr: float = 2e-3) -> tuple[float, float]:
+    """Train ``task`` on one ``batch`` with AdamW until token accuracy 1 and loss < 0.05 (at most ``steps``);
+    returns the last (loss, token accuracy)."""
+    opt = torch.optim.AdamW(task.parameters(), lr=lr)
+    task.train()
+    loss = acc = torch.zeros(())
+    for _ in range(steps):
+        loss, acc = task._loss(batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if acc.item() == 1.0 and loss.item() < 0.05:
+            break
+    return loss.item(), acc.item()
