@@ -9,23 +9,16 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from rleseg.cli import app
+from tests.cli_helpers import TINY_RUN
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
 TINY_VIDEO = [
-    "data.synthetic_size=64",
-    "data.patch_size=64",
+    *TINY_RUN,
     "data.synthetic_frames=3",
     "data.synthetic_counts=[2,1,1]",
-    "tokenizer.mask_size=8",
     "tokenizer.max_len=128",
-    "model.dim=32",
-    "model.heads=2",
-    "model.encoder_layers=1",
-    "model.decoder_layers=1",
-    "train.max_epochs=1",
     "train.val_every_n_epochs=1",
-    "train.progress=false",
 ]
 
 

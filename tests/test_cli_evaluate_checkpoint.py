@@ -17,22 +17,15 @@ from typer.testing import CliRunner
 from rleseg.cli import app
 from rleseg.commands.evaluate_report import CURVES_MODULE, training_curves
 from rleseg.metrics import REPORT_KEYS
+from tests.cli_helpers import TINY_RUN
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
 TINY = [
-    "data.synthetic_size=64",
-    "data.patch_size=64",
+    *TINY_RUN,
     "data.synthetic_frames=3",
-    "tokenizer.mask_size=8",
     "tokenizer.max_len=64",
-    "model.dim=32",
-    "model.heads=2",
-    "model.encoder_layers=1",
-    "model.decoder_layers=1",
-    "train.max_epochs=1",
     "train.val_every_n_epochs=5",  # no validation: only last.ckpt is needed
-    "train.progress=false",
     "data.synthetic_counts=[2,1,2]",
 ]
 DEMO = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"

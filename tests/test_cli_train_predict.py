@@ -14,21 +14,14 @@ from typer.testing import CliRunner
 
 from rleseg.cli import app
 from rleseg.metrics import REPORT_KEYS
+from tests.cli_helpers import TINY_RUN
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
 TINY = [
-    "data.synthetic_size=64",
-    "data.patch_size=64",
-    "tokenizer.mask_size=8",
+    *TINY_RUN,
     "tokenizer.max_len=64",
-    "model.dim=32",
-    "model.heads=2",
-    "model.encoder_layers=1",
-    "model.decoder_layers=1",
-    "train.max_epochs=1",
     "train.val_every_n_epochs=1",
-    "train.progress=false",
     "data.synthetic_counts=[4,2,2]",
 ]
 DEMO = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"

@@ -1,0 +1,16 @@
+"""Config overrides shared by the CLI tests that train: a model and data small enough for seconds on a CPU."""
+
+from __future__ import annotations
+
+# 64-pixel synthetic images in one 64-pixel window, S = 8, a one-layer dim-32 model, one epoch, no progress bar
+TINY_RUN = [
+    "data.synthetic_size=64",
+    "data.patch_size=64",
+    "tokenizer.mask_size=8",
+    "model.dim=32",
+    "model.heads=2",
+    "model.encoder_layers=1",
+    "model.decoder_layers=1",
+    "train.max_epochs=1",
+    "train.progress=false",
+]
