@@ -58,9 +58,9 @@ def video_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def exact(monkeypatch: pytest.MonkeyPatch) -> None:
     """Windows 'predicted' exactly from their red channel (label * 100), so outputs are known in advance."""
 
-    def from_red(self: Predictor, images: torch.Tensor) -> tuple[np.ndarray, None]:
+    def from_red(self: Predictor, images: torch.Tensor) -> tuple[np.ndarray, None, np.ndarray]:
         red = images[..., 0, :, :].numpy().astype(np.int64) // 100  # (B, [N,] P, P)
-        return subsample(red, 64 // 8), None
+        return subsample(red, 64 // 8), None, np.ones(len(images), np.int64)
 
     monkeypatch.setattr(Predictor, "predict_windows", from_red)
 

@@ -25,9 +25,9 @@ def oracle_predictor(scheme: str, **tok_kw: int) -> Predictor:
     cfg.data.patch_size = 16
     predictor = Predictor(Pix2SeqTask.create(cfg, tok, ["background", "a", "b"]), batch_size=3)
 
-    def exact(images: torch.Tensor) -> tuple[np.ndarray, None]:
+    def exact(images: torch.Tensor) -> tuple[np.ndarray, None, np.ndarray]:
         red = images[..., 0, :, :].numpy().astype(np.int64) // 100  # (B, [N,] P, P)
-        return subsample(red, 2), None
+        return subsample(red, 2), None, np.ones(len(images), np.int64)
 
     predictor.predict_windows = exact  # type: ignore[method-assign]
     return predictor
@@ -104,9 +104,9 @@ def test_instance_aware_video_prediction_gives_instances_per_frame() -> None:
     predictor = oracle_predictor("iw", num_frames=2)
     exact = predictor.predict_windows
 
-    def with_instances(images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        masks, _ = exact(images)
-        return masks, masks  # every window: instance id = class id
+    def with_instances(images: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        masks, _, lengths = exact(images)
+        return masks, masks, lengths  # every window: instance id = class id
 
     predictor.predict_windows = with_instances  # type: ignore[method-assign]
     predictor.stride = 8

@@ -61,7 +61,6 @@ class Predictor:
         if isinstance(self.cleanup, bool) or int(self.cleanup) != self.cleanup or self.cleanup < 0:
             raise ValueError(f"cleanup must be a gap size in pixels >= 0 (0: off), got {self.cleanup!r}")
         self.num_classes = len(task.class_names) - 1
-        self._lengths: list[np.ndarray] = []
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **kwargs: object) -> Predictor:
@@ -81,19 +80,12 @@ class Predictor:
         return list(self.task.class_names)
 
     @torch.no_grad()
-    def predict_windows(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict_windows(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """Windows ``(B, 3, P, P)`` (clips ``(B, N, 3, P, P)``) uint8 -> masks ``(B, *mask_shape)`` at the mask
-        size, and instances (``iw``) or None. Lengths of the generated sequences are appended to
-        ``self._lengths``."""
+        size, instances (``iw``) or None, and the generated sequence lengths ``(B,)`` (EOS included)."""
         masks, inst, lengths = self.task.predict_masks_with_lengths(images.to(self.device))
-        self._lengths.append(lengths.cpu().numpy().astype(np.int64))
-        return masks.cpu().numpy(), None if inst is None else inst.cpu().numpy()
-
-    def _take_lengths(self) -> np.ndarray:
-        """The lengths gathered since the last call ``(num_windows,)``; resets the list."""
-        out = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int64)
-        self._lengths = []
-        return out
+        inst_np = None if inst is None else inst.cpu().numpy()
+        return masks.cpu().numpy(), inst_np, lengths.cpu().numpy().astype(np.int64)
 
     @property
     def is_video(self) -> bool:
@@ -135,7 +127,6 @@ class Predictor:
         (clips of N frames from each start): resize to I, cut windows of P at the stride, predict them in
         batches, merge at the resized size, resize back to the input's size and clean up (``cleanup``)."""
         shape0 = pixels.shape[:-1]  # (H, W) or (T, H, W)
-        self._lengths = []
         video = clip_starts is not None
         dummy = Sample(pixels, np.zeros(shape0, np.int64), None, "video" if video else "input")
         sample = resize_sample(dummy, self.cfg.data.image_size)
@@ -147,11 +138,13 @@ class Predictor:
         windows = [(t, y, x) for t in (clip_starts or [0]) for y, x in spatial_windows(h, w, p, stride)]
         merger = WindowMerger(shape, self.num_classes, self.merge)
         instances = _InstanceCanvas(shape) if self.task.tok.instance_aware else None
+        lengths: list[np.ndarray] = []
         for i in range(0, len(windows), self.batch_size):
             chunk = windows[i : i + self.batch_size]
             crops = [crop_window(sample, y, x, p, t, n).image for t, y, x in chunk]  # (P, P, 3) or (N, P, P, 3)
             batch = torch.from_numpy(np.stack(crops)).movedim(-1, -3).contiguous()  # (B, [N,] 3, P, P)
-            masks, inst = self.predict_windows(batch)  # (B, [N,] S, S)
+            masks, inst, batch_lengths = self.predict_windows(batch)  # (B, [N,] S, S), (B,)
+            lengths.append(batch_lengths)
             for j, (t, y, x) in enumerate(chunk):
                 merger.add(resize_nearest(masks[j], (p, p)), y, x, t)
                 if instances is not None and inst is not None:
@@ -161,7 +154,7 @@ class Predictor:
         if self.cleanup:
             mask = close_gaps(mask, self.cleanup)
             inst_full = None if inst_full is None else close_gaps(inst_full, self.cleanup)
-        return Prediction(mask, inst_full, self._take_lengths())
+        return Prediction(mask, inst_full, np.concatenate(lengths) if lengths else np.zeros(0, np.int64))
 
 
 class _InstanceCanvas:
