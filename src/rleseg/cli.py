@@ -1,4 +1,4 @@
-"""The ``rleseg`` command (typer + rich); the work of the newer commands lives in :mod:`rleseg.commands`.
+"""The ``rleseg`` command (typer + rich): this module only parses options; the work lives in :mod:`rleseg.commands`.
 
 ``rleseg data synth``      writes the embedded synthetic cells (images or videos) to disk.
 ``rleseg data check DIR``  validates a dataset and summarises it (sizes, class shares, sequence lengths).
@@ -23,13 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
-import numpy as np
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+
+from rleseg.commands.common import CommandError, OptionError, stderr, stdout
 
 app = typer.Typer(
     name="rleseg",
@@ -43,18 +42,22 @@ DEFAULT_THRESHOLDS_TEXT = "512,1024,1536,2048,3072,4096,5120,6144,7168"
 
 
 # ----- small helpers ------------------------------------------------------------------------------------
-def _stdout() -> Console:
-    return Console(highlight=False)
-
-
-def _stderr() -> Console:
-    return Console(stderr=True, highlight=False)
-
-
 def _fail(message: str) -> NoReturn:
     """Print ``error: message`` on stderr and exit with status 1."""
-    _stderr().print(f"[bold red]error:[/bold red] {escape(message)}")
+    stderr().print(f"[bold red]error:[/bold red] {escape(message)}")
     raise typer.Exit(1)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn an OptionError of the command modules into a usage error (exit status 2), and any other
+    CommandError into ``error: message`` and exit status 1."""
+    try:
+        yield
+    except OptionError as err:
+        raise typer.BadParameter(str(err), param_hint=err.option) from None
+    except CommandError as err:
+        _fail(str(err))
 
 
 def _ints(text: str | None, option: str, allow_none: bool = True) -> list[int | None]:
@@ -76,164 +79,7 @@ def _ints(text: str | None, option: str, allow_none: bool = True) -> list[int | 
     return out
 
 
-def _fmt_int(v: Any) -> str:
-    return "-" if v is None else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
-
-
-def _fmt_big(v: int) -> str:
-    """Thousands separators; ten million and more in millions (exact values are in the CSV/JSON files)."""
-    return f"{v / 1e6:,.1f}M" if v >= 10_000_000 else f"{v:,}"
-
-
-def _fmt_pct(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.2f}%"
-
-
-# ----- reading masks ------------------------------------------------------------------------------------
-def _is_png(p: Path) -> bool:
-    return p.is_file() and p.suffix.lower() == ".png" and not p.name.startswith(".")
-
-
-def _pngs_in(folder: Path) -> list[Path]:
-    from rleseg.data.formats.files import natural_key
-
-    return sorted((p for p in folder.iterdir() if _is_png(p)), key=lambda p: natural_key(p.name))
-
-
-def _collect_static(paths: list[Path]) -> list[Path]:
-    """PNG files named directly, and every PNG under the named folders (recursively), in natural order."""
-    from rleseg.data.formats.files import natural_key
-
-    files: list[Path] = []
-    for path in paths:
-        if not path.exists():
-            _fail(f"{path}: no such file or folder")
-        if path.is_dir():
-            found = sorted(
-                (p for p in path.rglob("*") if _is_png(p)),
-                key=lambda p: tuple(natural_key(part) for part in p.relative_to(path).parts),
-            )
-            if not found:
-                _fail(f"{path}: folder holds no PNG masks")
-            files += found
-        elif path.suffix.lower() != ".png":
-            _fail(f"{path}: not a PNG file; expected single-channel PNG label masks")
-        else:
-            files.append(path)
-    return files
-
-
-def _collect_videos(paths: list[Path]) -> list[tuple[Path, list[Path]]]:
-    """Videos: a folder of frame PNGs is one video; a folder of such folders gives one per sub-folder."""
-    from rleseg.data.formats.files import list_dirs
-
-    videos: list[tuple[Path, list[Path]]] = []
-    for path in paths:
-        if not path.exists():
-            _fail(f"{path}: no such file or folder")
-        if not path.is_dir():
-            _fail(f"{path}: video schemes need videos, given as folders of frame PNGs, not single files")
-        frames = _pngs_in(path)
-        if frames:
-            videos.append((path, frames))
-            continue
-        subs = [(d, _pngs_in(d)) for d in list_dirs(path)]
-        subs = [(d, f) for d, f in subs if f]
-        if not subs:
-            _fail(f"{path}: no frame PNGs in this folder or its sub-folders")
-        videos += subs
-    return videos
-
-
-def _read_mask(path: Path, num_classes: int | None, binarize: bool) -> np.ndarray:
-    """One label PNG -> ``(H, W)`` int32; exits with an error naming the file on a bad file or class id."""
-    from rleseg.data.formats.files import read_label
-
-    try:
-        mask = read_label(path)
-    except ValueError as err:
-        _fail(str(err))
-    if binarize:
-        return (mask > 0).astype(np.int32)
-    top = int(mask.max()) if mask.size else 0
-    if num_classes is not None and top > num_classes:
-        _fail(
-            f"{path}: holds class id {top}, above --num-classes {num_classes}; class ids must be "
-            f"0..{num_classes} (use --binarize for 0/255 binary masks)"
-        )
-    return mask
-
-
-def _read_video(folder: Path, frames: list[Path], num_classes: int | None, binarize: bool) -> np.ndarray:
-    arrays: list[np.ndarray] = []
-    for f in frames:
-        arr = _read_mask(f, num_classes, binarize)
-        if arrays and arr.shape != arrays[0].shape:
-            (h, w), (h0, w0) = arr.shape, arrays[0].shape
-            _fail(f"{f}: frame is {h}x{w} (HxW) but {frames[0]} is {h0}x{w0}; frames of a video must match")
-        arrays.append(arr)
-    return np.stack(arrays)
-
-
-def _progress(items: list[Any], description: str) -> Iterator[Any]:
-    from rich.progress import track
-
-    yield from track(items, description=description, console=_stderr(), transient=True)
-
-
 # ----- rleseg stats -------------------------------------------------------------------------------------
-def _length_tables(rows: list[dict[str, Any]], thresholds: list[int]) -> list[tuple[str, Table]]:
-    """One rich table per (I, P, S): statistics down, schemes across, like the paper's Tables 3-6."""
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault((r["I"], r["P"], r["S"], r["N"]), []).append(r)
-    tables: list[tuple[str, Table]] = []
-    for (i, p, s, n), grp in groups.items():
-        title = f"Sequence lengths  I={'native' if i is None else i}  P={_fmt_int(p)}  S={_fmt_int(s)}"
-        table = Table()
-        tables.append((title + ("" if n is None else f"  N={n}"), table))
-        table.add_column("", style="bold")
-        for r in grp:
-            head = r["scheme"] + ("\n(binarised)" if r["binarised"] else "")
-            table.add_column(head, justify="right")
-        table.add_row("windows", *(_fmt_int(r["windows"]) for r in grp))
-        table.add_row("mean", *("-" if r["mean"] is None else f"{r['mean']:.1f}" for r in grp))
-        table.add_row("max", *(_fmt_int(r["max"]) for r in grp))
-        for t in _shown_thresholds(grp, thresholds):
-            cells = []
-            for r in grp:
-                cell = _fmt_pct(r[f"over_{t}"])
-                cells.append(f"[black on yellow]{cell}[/]" if r["suggested_L"] == t else cell)
-            table.add_row(f"> {t}", *cells)
-        table.add_row("V", *(_fmt_int(r["V"]) for r in grp))
-    return tables
-
-
-def _shown_thresholds(rows: list[dict[str, Any]], thresholds: list[int]) -> list[int]:
-    """Thresholds up to the first one that no window of any column exceeds (the files keep them all)."""
-    shown = []
-    for t in thresholds:
-        shown.append(t)
-        if all(not r[f"over_{t}"] for r in rows):
-            break
-    return shown
-
-
-def _loss_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(
-        caption="scored: windows with foreground / all; cell: all classes merged (class-agnostic)",
-    )
-    for col in ("I", "P", "S", "scored", "recall", "prec", "dice", "cell rec", "cell prec", "cell dice"):
-        table.add_column(col, justify="right")
-    keys = ("recall", "precision", "dice", "recall_agnostic", "precision_agnostic", "dice_agnostic")
-    for r in rows:
-        scored = f"{r['windows'] - r['empty']:,}/{r['windows']:,}"
-        metrics = ("-" if r[k] is None else f"{100 * r[k]:.1f}" for k in keys)
-        i = "native" if r["I"] is None else _fmt_int(r["I"])
-        table.add_row(i, _fmt_int(r["P"]), _fmt_int(r["S"]), scored, *metrics)
-    return table
-
-
 @app.command()
 def stats(
     masks: Annotated[
@@ -318,14 +164,8 @@ def stats(
     ] = None,
 ) -> None:
     """Sequence lengths of tokenized masks (paper Tables 3-6) and the subsampling metric loss (Table 11)."""
-    from rleseg.tokenizers.stats import (
-        LengthStats,
-        SubsamplingLoss,
-        make_geometries,
-        parse_schemes,
-        write_csv,
-        write_json,
-    )
+    from rleseg.commands import stats as stats_cmd
+    from rleseg.tokenizers.stats import parse_schemes
 
     try:
         specs = parse_schemes(schemes)
@@ -338,72 +178,27 @@ def stats(
             param_hint="--schemes",
         )
     thr = [t for t in _ints(thresholds, "--thresholds", allow_none=False) if t is not None]
-    try:
-        geometries = make_geometries(
-            _ints(image_size, "--image-size"),
-            _ints(patch_size, "--patch-size"),
-            _ints(mask_size, "--mask-size"),
-            [n for n in _ints(frames, "--frames", allow_none=False) if n is not None],
-            frame_stride,
-            keep_aspect,
+    image_sizes = _ints(image_size, "--image-size")
+    patch_sizes = _ints(patch_size, "--patch-size")
+    mask_sizes = _ints(mask_size, "--mask-size")
+    ns = [n for n in _ints(frames, "--frames", allow_none=False) if n is not None]
+    with _user_errors():
+        stats_cmd.stats(
+            masks,
+            specs,
+            image_sizes=image_sizes,
+            patch_sizes=patch_sizes,
+            mask_sizes=mask_sizes,
+            frames=ns,
+            frame_stride=frame_stride,
+            num_classes=num_classes,
+            binarize=binarize,
+            keep_aspect=keep_aspect,
+            thresholds=thr,
+            count_eos=count_eos,
+            loss=loss,
+            out=out,
         )
-        lengths = LengthStats(specs, geometries, 1 if binarize else num_classes, thr, count_eos=count_eos)
-        subs = SubsamplingLoss(geometries, 1 if binarize else num_classes) if loss else None
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from None
-    c = 1 if binarize else num_classes
-
-    def add(item: np.ndarray, where: Path) -> None:
-        try:
-            lengths.add(item)
-            if subs is not None:
-                subs.add(item)
-        except ValueError as err:
-            _fail(f"{where}: {err}")
-
-    if lengths.needs_video:
-        videos = _collect_videos(masks)
-        for folder, files in _progress(videos, f"tokenizing {len(videos)} videos"):
-            add(_read_video(folder, files, c, binarize), folder)
-        what = f"{len(videos)} videos"
-    else:
-        files = _collect_static(masks)
-        for f in _progress(files, f"tokenizing {len(files)} masks"):
-            add(_read_mask(f, c, binarize), f)
-        what = f"{len(files)} masks"
-
-    console = _stdout()
-    length_rows = lengths.rows()
-    meta = lengths.meta()
-    inferred = " (inferred)" if meta["num_classes_inferred"] else ""
-    console.print(
-        f"[bold]{what}[/bold], C={meta['num_classes']}{inferred}; "
-        f"lengths count run tokens{' and EOS' if count_eos else ' (no EOS)'}; "
-        f"highlighted: smallest threshold exceeded by < {meta['tolerance']:.0%} of the windows"
-    )
-    if meta["num_classes_inferred"] and meta["num_classes"] >= 50:
-        console.print(
-            f"[yellow]note:[/yellow] the largest class id is {meta['num_classes']}; for 0/255 binary masks "
-            "use --binarize, and set --num-classes to check the ids"
-        )
-    for title, table in _length_tables(length_rows, thr):
-        console.print(f"\n[bold]{title}[/bold]")
-        console.print(table)
-    loss_rows = subs.rows() if subs is not None else []
-    if subs is not None:
-        console.print("\n[bold]Metric loss from subsampling[/bold]: window vs upsample(subsample(window)), in %")
-        console.print(_loss_table(loss_rows))
-    if out is not None:
-        written = [
-            write_csv(length_rows, out / "lengths.csv"),
-            write_json(length_rows, out / "lengths.json", meta),
-        ]
-        if subs is not None:
-            written += [
-                write_csv(loss_rows, out / "subsampling.csv"),
-                write_json(loss_rows, out / "subsampling.json", subs.meta()),
-            ]
-        console.print("wrote " + ", ".join(str(p) for p in written))
 
 
 # ----- rleseg vocab -------------------------------------------------------------------------------------
@@ -425,34 +220,13 @@ def vocab(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for vocab.csv and vocab.json.")] = None,
 ) -> None:
     """Vocabulary sizes by token range for given S, C and N, like the paper's Tables 7-10 (no data needed)."""
-    from rleseg.tokenizers import list_tokenizers
-    from rleseg.tokenizers.stats import vocab_table, write_csv, write_json
+    from rleseg.commands import vocab as vocab_cmd
 
     ss = [s for s in _ints(mask_size, "--mask-size", allow_none=False) if s is not None]
     cs = [c for c in _ints(num_classes, "--num-classes", allow_none=False) if c is not None]
     ns = [n for n in _ints(frames, "--frames", allow_none=False) if n is not None]
-    try:
-        rows = vocab_table(schemes or ",".join(list_tokenizers()), ss, cs, ns, max_vocab)
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from None
-    table = Table(
-        title="Vocabulary sizes: V counts starts, lengths and class tokens; add 3 special tokens (pad, eos, "
-        "prompt) for the model's vocabulary",
-        title_justify="left",
-        caption=f"red: V >= {max_vocab:,} (the paper's 32K limit); M = millions",
-    )
-    for col in ("scheme", "S", "C", "N", "starts", "lengths", "class tokens", "V"):
-        table.add_column(col, justify="left" if col == "scheme" else "right", no_wrap=col == "scheme")
-    for r in rows:
-        cells = [r["scheme"] + (" (bin.)" if r["note"] else ""), *(_fmt_int(r[k]) for k in ("S", "C", "N"))]
-        cells += [_fmt_big(r[k]) for k in ("starts", "lengths", "class_tokens", "V")]
-        table.add_row(*cells, style="red" if r["over_limit"] else None)
-    console = _stdout()
-    console.print(table)
-    if out is not None:
-        meta = {"table": "vocabulary sizes (paper Tables 7-10)", "max_vocab": max_vocab}
-        written = [write_csv(rows, out / "vocab.csv"), write_json(rows, out / "vocab.json", meta)]
-        console.print("wrote " + ", ".join(str(p) for p in written))
+    with _user_errors():
+        vocab_cmd.vocab(schemes, ss, cs, ns, max_vocab=max_vocab, out=out)
 
 
 # ----- rleseg data synth / data check -------------------------------------------------------------------
@@ -460,17 +234,6 @@ data_app = typer.Typer(
     help="Write the synthetic datasets to disk, and validate datasets.", no_args_is_help=True, add_completion=False
 )
 app.add_typer(data_app, name="data")
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn a CommandError of the command modules into ``error: message`` and exit status 1."""
-    from rleseg.commands.common import CommandError
-
-    try:
-        yield
-    except CommandError as err:
-        _fail(str(err))
 
 
 @data_app.command("synth")
@@ -883,7 +646,7 @@ def viz_tokenize(
             seed=seed,
         )
     trace = result.trace
-    _stdout().print(
+    stdout().print(
         f"{scheme}: {trace.tokens.size} tokens, {trace.num_runs} runs, {len(result.frames)} frames\n"
         f"wrote {escape(str(result.gif))}\nwrote {escape(str(result.strip))}"
     )
@@ -903,7 +666,7 @@ def viz_curves(
 
     with _user_errors():
         path = viz_cmd.curves(run, out)
-    _stdout().print(f"wrote {escape(str(path))}")
+    stdout().print(f"wrote {escape(str(path))}")
 
 
 def main() -> None:

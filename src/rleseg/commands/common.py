@@ -21,6 +21,17 @@ class CommandError(Exception):
     """A user-facing error: the CLI prints ``error: <message>`` and exits with status 1 (no traceback)."""
 
 
+class OptionError(CommandError):
+    """A :class:`CommandError` about an option's value: the CLI reports it as a usage error (exit status 2).
+
+    ``option`` names the option (e.g. ``"--schemes"``) when one is to blame, else None.
+    """
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+
+
 def stdout() -> Console:
     """Console for results (tables, summaries)."""
     return Console(highlight=False)
@@ -31,8 +42,11 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def progress_bar(console: Console | None = None) -> Progress:
-    """A rich progress bar on stderr: description, bar, count, elapsed and remaining time."""
+def progress_bar(console: Console | None = None, *, transient: bool = False) -> Progress:
+    """A rich progress bar on stderr: description, bar, count, elapsed and remaining time.
+
+    ``transient``: the bar disappears when done instead of staying on screen.
+    """
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -40,7 +54,7 @@ def progress_bar(console: Console | None = None) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    return Progress(*columns, console=console or stderr(), transient=False)
+    return Progress(*columns, console=console or stderr(), transient=transient)
 
 
 def progress(items: Sequence[T], description: str, console: Console | None = None) -> Iterator[T]:
@@ -93,6 +107,11 @@ def compact_ids(instances: np.ndarray) -> np.ndarray:
     ids, inverse = np.unique(instances, return_inverse=True)
     start = 0 if ids.size and ids[0] == 0 else 1
     return (np.arange(ids.size) + start)[inverse].reshape(instances.shape)
+
+
+def fmt_int(v: Any) -> str:
+    """A table cell: ``None`` -> ``"-"``, integers with thousands separators, anything else as ``str``."""
+    return "-" if v is None else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
 
 def _pct(v: Any) -> str:
