@@ -18,7 +18,7 @@ from rleseg.data.datamodule import collate_windows
 from rleseg.data.synthetic import SyntheticCells
 from rleseg.data.windows import WindowConfig, WindowDataset
 from rleseg.tokenizers import create_tokenizer
-from rleseg.training.task import Pix2SeqTask
+from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
 
 NAME = "loader"
 
@@ -52,7 +52,7 @@ def _batch_fn(ds: WindowDataset, tok: Any, batch_size: int) -> Any:
 def _train_step_seconds(model_kind: str, tok: Any, batch: dict[str, Any]) -> float:
     """Seconds of one forward + backward + optimiser step of the given model on ``batch``."""
     cfg = Config(tokenizer=TokenizerConfig(name=tok.name, mask_size=tok.height), model=_model_cfg(model_kind))
-    task = Pix2SeqTask.create(cfg, tok, ["background", "ipsc", "dfc"])
+    task = Pix2SeqSegmenter.from_tokenizer(cfg, tok, ["background", "ipsc", "dfc"])
     opt = torch.optim.AdamW(task.parameters(), lr=1e-4)
     times = []
     for _ in range(2):

@@ -165,8 +165,8 @@ def test_instance_aware_checkpoint_gives_panoptic_quality_and_instance_masks(tmp
     import torch
 
     from rleseg.config import Config, ModelConfig, TokenizerConfig
+    from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
     from rleseg.tokenizers import create_tokenizer
-    from rleseg.training.task import Pix2SeqTask
 
     cfg = Config(
         tokenizer=TokenizerConfig(name="iw", mask_size=8, max_len=24),
@@ -174,7 +174,7 @@ def test_instance_aware_checkpoint_gives_panoptic_quality_and_instance_masks(tmp
     )
     cfg.data.synthetic_size, cfg.data.patch_size, cfg.data.synthetic_counts = 64, 64, [1, 1, 2]
     tok = create_tokenizer("iw", mask_size=8, num_classes=2, max_len=24)
-    task = Pix2SeqTask.create(cfg, tok, ["background", "ipsc", "dfc"])
+    task = Pix2SeqSegmenter.from_tokenizer(cfg, tok, ["background", "ipsc", "dfc"])
     ckpt = tmp_path / "iw.ckpt"
     state = {"state_dict": task.state_dict(), "hyper_parameters": dict(task.hparams)}
     torch.save({**state, "pytorch-lightning_version": lightning.__version__}, ckpt)

@@ -22,9 +22,9 @@ from rleseg.commands.predict_inputs import collect, plan, work_units
 from rleseg.config import Config, ModelConfig, TokenizerConfig
 from rleseg.data.formats.video_file import read_video
 from rleseg.inference.predictor import Predictor
+from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
 from rleseg.tokenizers import create_tokenizer
 from rleseg.tokenizers.resolution import subsample
-from rleseg.training.task import Pix2SeqTask
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -38,7 +38,7 @@ def save_checkpoint(path: Path, scheme: str, **tok_kw: int) -> Path:
     tok = create_tokenizer(scheme, mask_size=8, num_classes=2, max_len=16, **tok_kw)
     cfg = Config(tokenizer=TokenizerConfig(name=scheme, mask_size=8, max_len=16, **tok_kw), model=TINY)
     cfg.data.patch_size = 64
-    task = Pix2SeqTask.create(cfg, tok, ["background", "ipsc", "dfc"])
+    task = Pix2SeqSegmenter.from_tokenizer(cfg, tok, ["background", "ipsc", "dfc"])
     state = {"state_dict": task.state_dict(), "hyper_parameters": dict(task.hparams)}
     torch.save({**state, "pytorch-lightning_version": L.__version__}, path)
     return path

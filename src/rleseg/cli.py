@@ -336,8 +336,14 @@ def predict(
         int | None, typer.Option("--stride", min=1, help="Window stride in pixels (default: the config's).")
     ] = None,
     merge: Annotated[
-        str, typer.Option("--merge", help="How overlapping windows merge: vote, latest, max or min.")
-    ] = "vote",
+        str | None,
+        typer.Option(
+            "--merge",
+            help="How overlapping windows merge: vote, latest, max, min or average (of class probabilities). "
+            "Default: the model family's (average for per-pixel models, vote for token models).",
+            show_default=False,
+        ),
+    ] = None,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:1 ...")] = "cpu",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 8,
     frame_stride: Annotated[
@@ -428,8 +434,14 @@ def evaluate(
         int | None, typer.Option("--stride", min=1, help="CKPT form: window stride in pixels (default: config's).")
     ] = None,
     merge: Annotated[
-        str, typer.Option("--merge", help="CKPT form: how overlapping windows merge: vote, latest, max or min.")
-    ] = "vote",
+        str | None,
+        typer.Option(
+            "--merge",
+            help="CKPT form: how overlapping windows merge: vote, latest, max, min or average (default: the "
+            "model family's).",
+            show_default=False,
+        ),
+    ] = None,
     device: Annotated[str, typer.Option("--device", help="CKPT form: cpu, cuda, cuda:1 ...")] = "cpu",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="CKPT form: windows per forward pass.")] = 8,
     limit: Annotated[

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from rleseg.models.pix2seq import ModelConfig
+from rleseg.segmenters.smp_config import SmpConfig
 
 
 @dataclass
@@ -122,23 +123,96 @@ class GenerationSection:
 
 
 @dataclass
+class ModelSection:
+    """``model.family`` picks the model family; ``model.<family>`` holds that family's options.
+
+    ``pix2seq`` (token models: :class:`ModelConfig`, with the ``tokenizer`` and ``generation`` sections) and
+    ``smp`` (per-pixel baselines: :class:`SmpConfig`) are built in; a family registered with
+    :func:`rleseg.segmenters.register_family` gets its section in ``plugins`` (written as ``model.<name>``).
+    Configs written before families existed held the Pix2Seq options directly under ``model``; they still
+    load (those keys go to ``model.pix2seq``).
+    """
+
+    family: str = "pix2seq"
+    pix2seq: ModelConfig = field(default_factory=ModelConfig)
+    smp: SmpConfig = field(default_factory=SmpConfig)
+    plugins: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, family: str | None = None) -> Any:
+        """The config dataclass of ``family`` (default: the selected one)."""
+        name = family or self.family
+        if hasattr(self, name) and name != "plugins" and name != "family":
+            return getattr(self, name)
+        if name not in self.plugins:
+            from rleseg.segmenters.registry import family_config_class
+
+            self.plugins[name] = family_config_class(name)()
+        return self.plugins[name]
+
+    @classmethod
+    def from_tree(cls, data: dict[str, Any], where: str = "model") -> ModelSection:
+        """Build from a (partial) ``model`` mapping; legacy top-level Pix2Seq keys move to ``pix2seq``."""
+        from rleseg.segmenters.registry import family_config_class, list_families
+
+        data = dict(data)
+        legacy = {f.name for f in dataclasses.fields(ModelConfig)} & set(data)
+        if legacy:
+            nested = dict(data.get("pix2seq") or {})
+            nested.update({k: data.pop(k) for k in sorted(legacy)})
+            data["pix2seq"] = nested
+        family = str(data.pop("family", "pix2seq"))
+        if family not in list_families():
+            raise ValueError(f"config {where}.family: unknown model family {family!r}; known: {list_families()}")
+        out = cls(family=family)
+        own = {f.name for f in dataclasses.fields(cls)} - {"family", "plugins"}
+        for key, value in data.items():
+            if key not in list_families():
+                known = sorted({"family", *list_families()})
+                raise ValueError(f"config {where}: unknown key {key!r}; known: {known}")
+            if not isinstance(value, dict):
+                raise ValueError(f"config {where}.{key}: expected a mapping of options, got {value!r}")
+            section = from_dict(family_config_class(key), value, f"{where}.{key}")
+            if key in own:
+                setattr(out, key, section)
+            else:
+                out.plugins[key] = section
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested plain dict with the plugin sections beside the built-in ones."""
+        tree = {"family": self.family, "pix2seq": asdict(self.pix2seq), "smp": asdict(self.smp)}
+        tree.update({name: asdict(section) for name, section in self.plugins.items()})
+        return tree
+
+
+@dataclass
 class Config:
     """Everything a run needs; ``to_dict`` is stored in every checkpoint."""
 
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelSection = field(default_factory=ModelSection)
     data: DataSection = field(default_factory=DataSection)
     train: TrainSection = field(default_factory=TrainSection)
     generation: GenerationSection = field(default_factory=GenerationSection)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.model, ModelConfig):  # Config(model=ModelConfig(...)): the Pix2Seq options
+            self.model = ModelSection(pix2seq=self.model)
+
     def to_dict(self) -> dict[str, Any]:
         """Nested plain dict (YAML-safe)."""
-        return asdict(self)
+        tree = asdict(self)
+        tree["model"] = self.model.to_dict()
+        return tree
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:
     """Convert a YAML/override value to the field's type hint, with an error naming ``where``."""
     origin = typing.get_origin(hint)
+    if hint is ModelSection:
+        if not isinstance(value, dict):
+            raise ValueError(f"config {where}: expected a mapping, got {value!r}")
+        return ModelSection.from_tree(value, where)
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
         if not isinstance(value, dict):
             raise ValueError(f"config {where}: expected a mapping, got {value!r}")

@@ -1,4 +1,4 @@
-"""The DataModule: train-ready batches whose tokens decode back to the batch's masks."""
+"""The DataModule: windows at the model's label size; token batches whose tokens decode back to the masks."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rleseg.data.datamodule import RLESegDataModule
 from rleseg.data.sample import ListSource, Sample
 from rleseg.data.weights import token_weights
 from rleseg.data.windows import WindowConfig, WindowDataset
+from rleseg.segmenters.token_batch import token_datamodule
 from rleseg.tokenizers import EOS, PAD, create_tokenizer
 from rleseg.tokenizers.batch import decode_batch
 
@@ -33,9 +34,9 @@ def blocks_source(num: int = 3, h: int = 90, w: int = 120, frames: int | None = 
 
 @pytest.mark.parametrize("scheme", ["lac", "multiclass", "cw", "iw", "bac", "diff"])
 def test_batches_are_train_ready_and_tokens_decode_to_the_masks(scheme: str) -> None:
-    tok = create_tokenizer(scheme, mask_size=20, num_classes=2)
+    tok = create_tokenizer(scheme, mask_size=20, num_classes=2, max_len=256)
     windows = WindowConfig(patch_size=60)
-    dm = RLESegDataModule(tok, blocks_source(), windows=windows, batch_size=4, max_len=256, pad_to_max_len=True)
+    dm = token_datamodule(tok, blocks_source(), windows=windows, batch_size=4, pad_to_max_len=True)
     batch = next(iter(dm.train_dataloader()))
     assert batch["image"].shape == (4, 3, 60, 60) and batch["image"].dtype == torch.uint8
     assert batch["mask"].shape == (4, 20, 20) and batch["mask_full"].shape == (4, 60, 60)
@@ -51,7 +52,7 @@ def test_batches_are_train_ready_and_tokens_decode_to_the_masks(scheme: str) -> 
 def test_video_tokenizers_get_clips_of_n_frames() -> None:
     tok = create_tokenizer("tac", mask_size=15, num_classes=2, num_frames=2)
     source = blocks_source(2, 60, 75, frames=5)
-    dm = RLESegDataModule(tok, source, windows=WindowConfig(patch_size=45, train_stride=45), batch_size=3)
+    dm = token_datamodule(tok, source, windows=WindowConfig(patch_size=45, train_stride=45), batch_size=3)
     batch = next(iter(dm.train_dataloader()))
     assert batch["image"].shape == (3, 2, 3, 45, 45)
     assert batch["mask"].shape == (3, 2, 15, 15)
@@ -60,38 +61,39 @@ def test_video_tokenizers_get_clips_of_n_frames() -> None:
 
 
 def test_training_windows_change_with_the_epoch_and_evaluation_windows_do_not() -> None:
-    tok = create_tokenizer("lac", mask_size=10, num_classes=2)
     cfg = WindowConfig(patch_size=30, train_stride=(5, 30))
-    train = WindowDataset(blocks_source(), tok, cfg, train=True)
+    train = WindowDataset(blocks_source(), cfg, train=True, mask_size=(10, 10))
     first = list(train.windows)
     train.set_epoch(1)
     assert train.windows != first
-    evaluation = WindowDataset(blocks_source(), tok, cfg, train=False)
+    evaluation = WindowDataset(blocks_source(), cfg, train=False, mask_size=(10, 10))
     before = list(evaluation.windows)
     evaluation.set_epoch(3)
     assert evaluation.windows == before
 
 
 def test_batches_are_padded_to_their_longest_sequence_by_default() -> None:
-    tok = create_tokenizer("lac", mask_size=20, num_classes=2)
-    dm = RLESegDataModule(tok, blocks_source(), windows=WindowConfig(patch_size=60), batch_size=4, max_len=256)
+    tok = create_tokenizer("lac", mask_size=20, num_classes=2, max_len=256)
+    dm = token_datamodule(tok, blocks_source(), windows=WindowConfig(patch_size=60), batch_size=4)
     batch = next(iter(dm.train_dataloader()))
     assert batch["targets"].shape[1] == int(batch["lengths"].max()) < 256
 
 
-def test_loader_without_tokenization_skips_tokens() -> None:
-    tok = create_tokenizer("lac", mask_size=30, num_classes=2)
-    dm = RLESegDataModule(tok, blocks_source(), batch_size=2, tokenize=False)
+def test_plain_datamodule_gives_windows_without_tokens() -> None:
+    dm = RLESegDataModule(blocks_source(), batch_size=2, mask_size=(30, 30))
     batch = next(iter(dm.train_dataloader()))
     assert "targets" not in batch and batch["mask"].shape == (2, 30, 30)
+    full = next(
+        iter(RLESegDataModule(blocks_source(), windows=WindowConfig(patch_size=60), batch_size=2).train_dataloader())
+    )
+    assert torch.equal(full["mask"], full["mask_full"]), "without a label size the labels stay at P"
 
 
-def test_dataset_and_tokenizer_must_agree() -> None:
+def test_dataset_and_model_must_agree() -> None:
     with pytest.raises(ValueError, match="num_classes=1"):
-        WindowDataset(blocks_source(), create_tokenizer("binary", mask_size=10), WindowConfig(), train=False)
-    with pytest.raises(ValueError, match="needs videos"):
-        tok = create_tokenizer("tac", mask_size=10, num_classes=2)
-        WindowDataset(blocks_source(), tok, WindowConfig(), train=False)
+        token_datamodule(create_tokenizer("binary", mask_size=10), blocks_source())
+    with pytest.raises(ValueError, match="reads clips of 2 frames"):
+        WindowDataset(blocks_source(), WindowConfig(), train=False, frames=2)
 
 
 def test_weights_ignore_pad_and_equalise_class_tokens() -> None:

@@ -13,13 +13,14 @@ from rleseg.data.datamodule import RLESegDataModule
 from rleseg.data.formats import open_dataset
 from rleseg.data.synthetic import SyntheticCells, SyntheticCellVideos, write_synthetic
 from rleseg.data.windows import WindowConfig
+from rleseg.segmenters.token_batch import token_datamodule
 from rleseg.tokenizers import create_tokenizer
+from rleseg.tokenizers.base import Tokenizer
 from rleseg.tokenizers.batch import decode_batch
 
 
-def check_batch(dm: RLESegDataModule, batch_size: int, clip: int | None = None) -> dict:
+def check_batch(dm: RLESegDataModule, tok: Tokenizer, batch_size: int, clip: int | None = None) -> dict:
     batch = next(iter(dm.train_dataloader()))
-    tok = dm.tok
     lead = (batch_size,) if clip is None else (batch_size, clip)
     assert batch["image"].shape[: len(lead) + 1] == (*lead, 3)
     assert batch["mask"].shape == (batch_size, *tok.mask_shape)
@@ -35,10 +36,10 @@ def check_batch(dm: RLESegDataModule, batch_size: int, clip: int | None = None) 
 @pytest.mark.parametrize("scheme", ["lac", "iw"])
 def test_in_memory_synthetic_cells(scheme: str) -> None:
     tok = create_tokenizer(scheme, mask_size=16, num_classes=2, max_len=512)
-    dm = RLESegDataModule(
+    dm = token_datamodule(
         tok, SyntheticCells("train", num_images=3, size=96), windows=WindowConfig(patch_size=64), batch_size=4
     )
-    check_batch(dm, 4)
+    check_batch(dm, tok, 4)
 
 
 def test_folder_written_by_data_synth(tmp_path: Path) -> None:
@@ -48,8 +49,8 @@ def test_folder_written_by_data_synth(tmp_path: Path) -> None:
     memory = SyntheticCells("train", num_images=2, size=64)
     assert np.array_equal(source[0].mask, memory[0].mask), "the files hold exactly the in-memory samples"
     tok = create_tokenizer("iw", mask_size=16, num_classes=2, max_len=512)
-    dm = RLESegDataModule(tok, source, windows=WindowConfig(patch_size=64), batch_size=2)
-    batch = check_batch(dm, 2)
+    dm = token_datamodule(tok, source, windows=WindowConfig(patch_size=64), batch_size=2)
+    batch = check_batch(dm, tok, 2)
     assert batch["instances"].max() > 0, "instance PNGs are read"
 
 
@@ -58,7 +59,7 @@ def test_video_folder_written_by_data_synth(tmp_path: Path) -> None:
     source = open_dataset(tmp_path / "videos", split="train")
     assert source[0].image.shape == (4, 48, 48, 3)
     tok = create_tokenizer("tac", mask_size=12, num_classes=2, num_frames=2, max_len=512)
-    dm = RLESegDataModule(tok, source, windows=WindowConfig(patch_size=48, frame_stride=1), batch_size=3)
-    check_batch(dm, 3, clip=2)
-    in_memory = RLESegDataModule(tok, SyntheticCellVideos("train", num_videos=1, num_frames=4, size=48), batch_size=3)
-    check_batch(in_memory, 3, clip=2)
+    dm = token_datamodule(tok, source, windows=WindowConfig(patch_size=48, frame_stride=1), batch_size=3)
+    check_batch(dm, tok, 3, clip=2)
+    in_memory = token_datamodule(tok, SyntheticCellVideos("train", num_videos=1, num_frames=4, size=48), batch_size=3)
+    check_batch(in_memory, tok, 3, clip=2)

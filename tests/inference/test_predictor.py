@@ -11,9 +11,10 @@ import torch
 from rleseg.config import Config, ModelConfig, TokenizerConfig
 from rleseg.inference.predictor import Predictor
 from rleseg.inference.stitch import MERGE_RULES
+from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
+from rleseg.segmenters.spec import WindowPrediction
 from rleseg.tokenizers import create_tokenizer
 from rleseg.tokenizers.resolution import subsample
-from rleseg.training.task import Pix2SeqTask
 
 TINY = ModelConfig(backbone="resnet10t", dim=32, heads=2, encoder_layers=1, decoder_layers=1, dropout=0.0)
 
@@ -23,11 +24,12 @@ def oracle_predictor(scheme: str, **tok_kw: int) -> Predictor:
     tok = create_tokenizer(scheme, mask_size=8, num_classes=2, **tok_kw)
     cfg = Config(tokenizer=TokenizerConfig(name=scheme, mask_size=8), model=TINY)
     cfg.data.patch_size = 16
-    predictor = Predictor(Pix2SeqTask.create(cfg, tok, ["background", "a", "b"]), batch_size=3)
+    predictor = Predictor(Pix2SeqSegmenter.from_tokenizer(cfg, tok, ["background", "a", "b"]), batch_size=3)
 
-    def exact(images: torch.Tensor) -> tuple[np.ndarray, None, np.ndarray]:
+    def exact(images: torch.Tensor, previous: WindowPrediction | None = None) -> WindowPrediction:
         red = images[..., 0, :, :].numpy().astype(np.int64) // 100  # (B, [N,] P, P)
-        return subsample(red, 2), None, np.ones(len(images), np.int64)
+        masks = torch.from_numpy(subsample(red, 2))
+        return WindowPrediction(masks, None, {"lengths": torch.ones(len(images), dtype=torch.int64)})
 
     predictor.predict_windows = exact  # type: ignore[method-assign]
     return predictor
@@ -62,16 +64,18 @@ def test_video_prediction_is_exact_with_exact_clips(rule: str, frame_stride: int
     assert np.array_equal(out.mask, labels)
 
 
-def test_video_prediction_needs_a_video_tokenizer() -> None:
-    with pytest.raises(ValueError, match="single images"):
-        oracle_predictor("lac").predict_video(np.zeros((2, 16, 16, 3), np.uint8))
+def test_image_models_predict_videos_frame_by_frame() -> None:
+    predictor = oracle_predictor("lac")
+    labels, frames = painted((3, 22, 34), seed=3)
+    out = predictor.predict_video(frames)
+    assert np.array_equal(out.mask, labels) and out.token_lengths.shape == (3 * 6,)
 
 
 def test_prediction_reports_one_sequence_length_per_window() -> None:
     tok = create_tokenizer("lac", mask_size=8, num_classes=2, max_len=20)
     cfg = Config(tokenizer=TokenizerConfig(name="lac", mask_size=8, max_len=20), model=TINY)
     cfg.data.patch_size = 16
-    predictor = Predictor(Pix2SeqTask.create(cfg, tok, ["background", "a", "b"]), batch_size=4, stride=8)
+    predictor = Predictor(Pix2SeqSegmenter.from_tokenizer(cfg, tok, ["background", "a", "b"]), batch_size=4, stride=8)
     out = predictor.predict_image(np.zeros((24, 40, 3), np.uint8))  # 2 x 4 windows at stride 8
     assert out.token_lengths.shape == (8,)
     assert ((out.token_lengths >= 1) & (out.token_lengths <= 20)).all()
@@ -89,10 +93,10 @@ def test_cleanup_closes_gaps_in_the_full_size_mask() -> None:
     predictor.cleanup = 2
     cleaned = predictor.predict_image(image).mask
     assert (cleaned[4:20, 6:40] == 1).all() and int(cleaned.sum()) == 16 * 34
-    predictor.task.cfg.generation.cleanup = 2  # the config's value is the default of a new predictor
-    assert Predictor(predictor.task).cleanup == 2
+    predictor.segmenter.cfg.generation.cleanup = 2  # the config's value is the default of a new predictor
+    assert Predictor(predictor.segmenter).cleanup == 2
     with pytest.raises(ValueError, match="cleanup must be a gap size"):
-        Predictor(predictor.task, cleanup=-1)
+        Predictor(predictor.segmenter, cleanup=-1)
 
 
 def test_frame_stride_longer_than_the_clip_is_an_error() -> None:
@@ -104,9 +108,9 @@ def test_instance_aware_video_prediction_gives_instances_per_frame() -> None:
     predictor = oracle_predictor("iw", num_frames=2)
     exact = predictor.predict_windows
 
-    def with_instances(images: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        masks, _, lengths = exact(images)
-        return masks, masks, lengths  # every window: instance id = class id
+    def with_instances(images: torch.Tensor, previous: WindowPrediction | None = None) -> WindowPrediction:
+        out = exact(images)
+        return WindowPrediction(out.masks, out.masks, out.extras)  # every window: instance id = class id
 
     predictor.predict_windows = with_instances  # type: ignore[method-assign]
     predictor.stride = 8

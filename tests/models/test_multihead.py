@@ -7,15 +7,15 @@ import torch
 from tests.training.training_helpers import no_augment, overfit, squares
 
 from rleseg.config import Config, TokenizerConfig
-from rleseg.data.datamodule import RLESegDataModule
 from rleseg.inference.generate import generate_runs
 from rleseg.models import build_model
 from rleseg.models.multihead import MultiHeadPix2Seq, runs_to_tokens, tokens_to_runs
 from rleseg.models.pix2seq import ModelConfig
+from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
+from rleseg.segmenters.token_batch import token_datamodule
 from rleseg.tokenizers import EOS, PAD, create_tokenizer
 from rleseg.tokenizers.batch import decode_batch
 from rleseg.tokenizers.grammar import make_grammar
-from rleseg.training.task import Pix2SeqTask
 
 TINY = ModelConfig(
     backbone="resnet10t",
@@ -66,10 +66,10 @@ def test_multi_head_generation_decodes_with_nothing_dropped(scheme: str) -> None
 def test_multi_head_model_overfits_a_handful_of_images() -> None:
     torch.manual_seed(0)
     cfg = Config(tokenizer=TokenizerConfig(name="multiclass", mask_size=8, max_len=64), model=TINY)
-    cfg.model.dim = 64
+    cfg.model.pix2seq.dim = 64
     tok = create_tokenizer("multiclass", mask_size=8, num_classes=2, max_len=64)
-    batch = next(iter(RLESegDataModule(tok, squares(3), windows=no_augment(), batch_size=3).train_dataloader()))
-    task = Pix2SeqTask.create(cfg, tok, ["background", "bright", "grey"])
+    batch = next(iter(token_datamodule(tok, squares(3), windows=no_augment(), batch_size=3).train_dataloader()))
+    task = Pix2SeqSegmenter.from_tokenizer(cfg, tok, ["background", "bright", "grey"])
     _, acc = overfit(task, batch)
     assert acc == 1.0
     task.eval()

@@ -9,9 +9,9 @@ import pytest
 import torch
 from tests.training.training_helpers import squares, tiny_config
 
+from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
 from rleseg.tokenizers import create_tokenizer
 from rleseg.training.build import build_datamodule, build_trainer
-from rleseg.training.task import Pix2SeqTask
 
 
 class LossRecorder(L.Callback):
@@ -37,14 +37,14 @@ class StopAfter(L.Callback):
 
 def run(
     out_dir: Path, max_steps: int, ckpt_path: str | None = None, stop_after: int | None = None
-) -> tuple[Pix2SeqTask, LossRecorder]:
+) -> tuple[Pix2SeqSegmenter, LossRecorder]:
     """Train the tiny config on four squares images, one optimiser step per epoch."""
     L.seed_everything(0)
     cfg = tiny_config(out_dir, max_steps=max_steps, max_epochs=100, val_every_n_epochs=1000)
     source = squares()
     tok = create_tokenizer("lac", mask_size=8, num_classes=2, max_len=64)
-    dm = build_datamodule(cfg, tok, {"train": source})
-    task = Pix2SeqTask.create(cfg, tok, list(source.classes))
+    task = Pix2SeqSegmenter.from_tokenizer(cfg, tok, list(source.classes))
+    dm = build_datamodule(cfg, task, {"train": source})
     recorder = LossRecorder()
     callbacks: list[L.Callback] = [recorder] + ([StopAfter(stop_after)] if stop_after else [])
     trainer = build_trainer(cfg, out_dir, extra_callbacks=callbacks)
@@ -57,7 +57,7 @@ def test_checkpoint_carries_tokenizer_config_and_weights(tmp_path: Path) -> None
     ckpt = tmp_path / "checkpoints" / "last.ckpt"
     assert ckpt.is_file()
     assert not list((tmp_path / "checkpoints").glob("*.tmp")), "no temporary file is left behind"
-    loaded = Pix2SeqTask.load_from_checkpoint(ckpt, map_location="cpu")
+    loaded = Pix2SeqSegmenter.load_from_checkpoint(ckpt, map_location="cpu")
     assert loaded.tok == task.tok and loaded.tok.vocab == task.tok.vocab
     assert loaded.cfg == task.cfg and loaded.class_names == ["background", "bright", "grey"]
     for (name, a), (_, b) in zip(task.state_dict().items(), loaded.state_dict().items(), strict=True):
@@ -78,4 +78,4 @@ def test_a_checkpoint_with_another_vocabulary_is_refused(tmp_path: Path) -> None
     hp = dict(task.hparams)
     hp["vocab"] = create_tokenizer("lac", mask_size=9, num_classes=2).vocab.to_dict()
     with pytest.raises(ValueError, match="vocabulary differs"):
-        Pix2SeqTask(**hp)
+        Pix2SeqSegmenter(**hp)

@@ -8,9 +8,9 @@ import pytest
 import torch
 from tests.training.training_helpers import squares, tiny_config
 
+from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
 from rleseg.tokenizers import create_tokenizer
 from rleseg.training.build import build_datamodule, build_trainer
-from rleseg.training.task import Pix2SeqTask
 
 
 @pytest.mark.slow
@@ -18,8 +18,8 @@ def test_two_process_ddp_trains_a_few_steps(tmp_path: Path) -> None:
     cfg = tiny_config(tmp_path, max_epochs=3, strategy="ddp_spawn", devices="2", accelerator="cpu")
     source = squares(8)
     tok = create_tokenizer("lac", mask_size=8, num_classes=2, max_len=64)
-    dm = build_datamodule(cfg, tok, {"train": source, "val": squares(2, seed=1)})
-    task = Pix2SeqTask.create(cfg, tok, list(source.classes))
+    task = Pix2SeqSegmenter.from_tokenizer(cfg, tok, list(source.classes))
+    dm = build_datamodule(cfg, task, {"train": source, "val": squares(2, seed=1)})
     trainer = build_trainer(cfg, tmp_path)
     trainer.fit(task, dm)
     assert trainer.world_size == 2

@@ -6,19 +6,19 @@ import torch
 from tests.training.training_helpers import no_augment, overfit, overfit_model, squares
 
 from rleseg.config import Config, TokenizerConfig
-from rleseg.data.datamodule import RLESegDataModule
+from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
+from rleseg.segmenters.token_batch import token_datamodule
 from rleseg.tokenizers import create_tokenizer
 from rleseg.tokenizers.batch import decode_batch
-from rleseg.training.task import Pix2SeqTask
 
 
 def test_overfitting_a_handful_of_images_gives_exact_tokens_and_masks() -> None:
     torch.manual_seed(0)
     cfg = Config(tokenizer=TokenizerConfig(name="lac", mask_size=8, max_len=64), model=overfit_model())
     tok = create_tokenizer("lac", mask_size=8, num_classes=2, max_len=64)
-    dm = RLESegDataModule(tok, squares(3), windows=no_augment(), batch_size=3)
+    dm = token_datamodule(tok, squares(3), windows=no_augment(), batch_size=3)
     batch = next(iter(dm.train_dataloader()))
-    task = Pix2SeqTask.create(cfg, tok, ["background", "bright", "grey"])
+    task = Pix2SeqSegmenter.from_tokenizer(cfg, tok, ["background", "bright", "grey"])
     _, acc = overfit(task, batch)
     assert acc == 1.0, f"token accuracy {acc:.3f} after training"
     task.eval()

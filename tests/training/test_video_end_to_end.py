@@ -15,8 +15,8 @@ from rleseg.config import Config, TokenizerConfig
 from rleseg.data.sample import Sample
 from rleseg.data.synthetic import SyntheticCellVideos
 from rleseg.inference.predictor import Predictor
-from rleseg.training.build import build_datamodule, build_sources, build_tokenizer, build_trainer
-from rleseg.training.task import Pix2SeqTask
+from rleseg.segmenters.pix2seq import Pix2SeqSegmenter, build_tokenizer
+from rleseg.training.build import build_datamodule, build_sources, build_trainer
 
 VIDEO_SCHEMES = ("3d-c", "3d-f", "tac", "ltac")
 FRAMES, MASK_SIZE, PATCH, MAX_LEN, STEPS = 2, 8, 32, 64, 3
@@ -27,7 +27,7 @@ def video_config(out_dir: Path, scheme: str, *, static_input: bool = False) -> C
     step (one batch of generated clips scored), ``STEPS`` optimiser steps."""
     cfg = tiny_config(out_dir, max_steps=STEPS, max_epochs=STEPS, val_every_n_epochs=1, val_max_batches=1)
     cfg.tokenizer = TokenizerConfig(name=scheme, mask_size=MASK_SIZE, num_frames=FRAMES, max_len=MAX_LEN)
-    cfg.model.static_input = static_input
+    cfg.model.pix2seq.static_input = static_input
     cfg.data.source = "synthetic-cells-video"
     cfg.data.synthetic_size = PATCH
     cfg.data.synthetic_frames = 3
@@ -36,13 +36,13 @@ def video_config(out_dir: Path, scheme: str, *, static_input: bool = False) -> C
     return cfg
 
 
-def train(cfg: Config) -> tuple[Pix2SeqTask, L.Trainer, dict[str, torch.Tensor]]:
+def train(cfg: Config) -> tuple[Pix2SeqSegmenter, L.Trainer, dict[str, torch.Tensor]]:
     """Fit with the same builders as ``rleseg train``; returns the task, the trainer and one training batch."""
     L.seed_everything(0)
     sources = build_sources(cfg)
     tok = build_tokenizer(cfg, len(sources["train"].classes) - 1)
-    dm = build_datamodule(cfg, tok, sources)
-    task = Pix2SeqTask.create(cfg, tok, list(sources["train"].classes))
+    task = Pix2SeqSegmenter.from_tokenizer(cfg, tok, list(sources["train"].classes))
+    dm = build_datamodule(cfg, task, sources)
     trainer = build_trainer(cfg, Path(cfg.train.out_dir))
     trainer.fit(task, dm)
     return task, trainer, next(iter(dm.train_dataloader()))
@@ -53,7 +53,7 @@ def held_out_video() -> Sample:
     return SyntheticCellVideos("test", num_videos=1, num_frames=3, size=(40, 48), seed=0)[0]
 
 
-def encoder_memory(task: Pix2SeqTask, clip: torch.Tensor) -> torch.Tensor:
+def encoder_memory(task: Pix2SeqSegmenter, clip: torch.Tensor) -> torch.Tensor:
     """Encoder output ``(1, M, D)`` for one uint8 clip ``(N, 3, P, P)``."""
     with torch.no_grad():
         return task.model.eval().encode(clip[None])
@@ -70,7 +70,7 @@ def test_video_scheme_trains_reloads_and_predicts_a_held_out_video(tmp_path: Pat
 
     ckpt = tmp_path / "checkpoints" / "last.ckpt"
     predictor = Predictor.from_checkpoint(ckpt, batch_size=4)
-    loaded = predictor.task
+    loaded = predictor.segmenter
     assert loaded.tok == task.tok and loaded.tok.vocab == task.tok.vocab
     assert loaded.tok.name == scheme and loaded.tok.mask_shape == (FRAMES, MASK_SIZE, MASK_SIZE)
     assert loaded.cfg == task.cfg and loaded.class_names == ["background", "ipsc", "dfc"]
@@ -99,15 +99,15 @@ def test_static_input_ablation_trains_and_ignores_later_frames(tmp_path: Path) -
     task, trainer, _ = train(video_config(tmp_path, "tac", static_input=True))
     assert trainer.global_step == STEPS
     predictor = Predictor.from_checkpoint(tmp_path / "checkpoints" / "last.ckpt", batch_size=4)
-    assert predictor.task.cfg.model.static_input and predictor.task.tok == task.tok
+    assert predictor.segmenter.cfg.model.pix2seq.static_input and predictor.segmenter.tok == task.tok
 
     video = held_out_video()
     clip = torch.from_numpy(video.image[:FRAMES, :PATCH, :PATCH]).permute(0, 3, 1, 2)
     later = clip.clone()
     later[1] = 255 - later[1]
-    memory = encoder_memory(predictor.task, clip)
-    assert memory.shape[1] == encoder_memory(predictor.task, clip[:1]).shape[1], "one frame's features"
-    assert torch.equal(memory, encoder_memory(predictor.task, later)), "the second frame is not seen"
+    memory = encoder_memory(predictor.segmenter, clip)
+    assert memory.shape[1] == encoder_memory(predictor.segmenter, clip[:1]).shape[1], "one frame's features"
+    assert torch.equal(memory, encoder_memory(predictor.segmenter, later)), "the second frame is not seen"
 
     out = predictor.predict_video(video.image)
     assert out.mask.shape == (3, 40, 48)

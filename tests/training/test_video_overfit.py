@@ -13,13 +13,13 @@ import torch
 from tests.training.training_helpers import no_augment, overfit, overfit_model
 
 from rleseg.config import Config, TokenizerConfig
-from rleseg.data.datamodule import RLESegDataModule
 from rleseg.data.sample import ListSource
 from rleseg.data.synthetic import SyntheticCellVideos
 from rleseg.inference.generate import sequence_lengths
+from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
+from rleseg.segmenters.token_batch import token_datamodule
 from rleseg.tokenizers import create_tokenizer
 from rleseg.tokenizers.batch import decode_batch
-from rleseg.training.task import Pix2SeqTask
 
 VIDEO_SCHEMES = ("3d-c", "3d-f", "tac", "ltac")
 
@@ -38,14 +38,14 @@ def test_overfitting_one_clip_generates_its_exact_mask(scheme: str) -> None:
         tokenizer=TokenizerConfig(name=scheme, mask_size=8, num_frames=2, max_len=64),
         model=overfit_model(),
     )
-    dm = RLESegDataModule(tok, one_clip(), windows=no_augment(image_size=32), batch_size=1)
+    dm = token_datamodule(tok, one_clip(), windows=no_augment(image_size=32), batch_size=1)
     batch = next(iter(dm.train_dataloader()))
     mask = batch["mask"]  # (1, 2, 8, 8)
     assert mask.shape == (1, 2, 8, 8) and batch["image"].shape == (1, 2, 3, 32, 32)
     assert set(mask.unique().tolist()) == {0, 1, 2}, "both classes are in the clip"
     assert (mask[0, 0] != mask[0, 1]).any(), "the frames differ, so the tokens must carry time"
 
-    task = Pix2SeqTask.create(cfg, tok, ["background", "ipsc", "dfc"])
+    task = Pix2SeqSegmenter.from_tokenizer(cfg, tok, ["background", "ipsc", "dfc"])
     _, acc = overfit(task, batch)
     assert acc == 1.0, f"token accuracy {acc:.3f} after training"
 

@@ -12,7 +12,7 @@ from rleseg.config import Config, ModelConfig, TokenizerConfig, TrainSection
 from rleseg.data.sample import ListSource, Sample
 from rleseg.data.transforms import AugmentConfig
 from rleseg.data.windows import WindowConfig
-from rleseg.training.task import Pix2SeqTask
+from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
 
 
 def overfit_model() -> ModelConfig:
@@ -57,14 +57,15 @@ def no_augment(**windows: Any) -> WindowConfig:
     return WindowConfig(augment=AugmentConfig(rot90=False, hflip=0, vflip=0), **windows)
 
 
-def overfit(task: Pix2SeqTask, batch: dict[str, Any], steps: int = 300, lr: float = 2e-3) -> tuple[float, float]:
+def overfit(task: Pix2SeqSegmenter, batch: dict[str, Any], steps: int = 300, lr: float = 2e-3) -> tuple[float, float]:
     """Train ``task`` on one ``batch`` with AdamW until token accuracy 1 and loss < 0.05 (at most ``steps``);
     returns the last (loss, token accuracy)."""
     opt = torch.optim.AdamW(task.parameters(), lr=lr)
     task.train()
     loss = acc = torch.zeros(())
     for _ in range(steps):
-        loss, acc = task._loss(batch)
+        loss, logs = task.loss(batch)
+        acc = logs["token_acc"]
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -36,17 +36,28 @@ def default_config(name: str = "demo.yaml") -> Path:
 
 
 def _check_static(cfg: Config) -> None:
-    from rleseg.tokenizers import tokenizer_class
+    from rleseg.segmenters.registry import segmenter_class
 
     try:
-        video = tokenizer_class(cfg.tokenizer.name).is_video
+        video = segmenter_class(cfg.model.family).takes_clips(cfg)
     except ValueError as err:
         raise CommandError(str(err)) from None
     if video:
         raise CommandError(
-            f"tokenizer {cfg.tokenizer.name} is a video scheme; `rleseg demo --video` trains and evaluates video "
-            "models (the image demo needs an image tokenizer such as lac)"
+            f"{model_label(cfg)} reads video clips; `rleseg demo --video` trains and evaluates video models (the "
+            "image demo needs an image model, e.g. the tokenizer lac)"
         )
+
+
+def model_label(cfg: Config) -> str:
+    """A short description of the model ``cfg`` trains, e.g. ``lac (S=32, L=256)`` or ``smp unet``."""
+    if cfg.model.family != "pix2seq":
+        section = cfg.model.section()
+        arch = getattr(section, "arch", "")
+        return f"{cfg.model.family} {arch}".strip()
+    t = cfg.tokenizer
+    frames = f", N={t.num_frames}" if t.num_frames else ""
+    return f"{t.name} (S={t.mask_size}{frames}, L={t.max_len})"
 
 
 def load_demo_config(cfg_path: Path, overrides: list[str] | None, minutes: float | None, run_dir: Path) -> Config:
@@ -78,11 +89,9 @@ def test_split(cfg: Config) -> Any:
 def train_demo(cfg: Config, console: Console, what: str = "") -> Path:
     """Train ``cfg`` (replacing its run folder); the best checkpoint (the last when validation never ran)."""
     budget = f"{cfg.train.max_time_minutes:g} min" if cfg.train.max_time_minutes else "no time limit"
-    frames = f", N={cfg.tokenizer.num_frames}" if cfg.tokenizer.num_frames else ""
     console.print(
-        f"[bold]rleseg demo[/bold]{what}: training {cfg.tokenizer.name} (S={cfg.tokenizer.mask_size}{frames}, "
-        f"L={cfg.tokenizer.max_len}) on {escape(cfg.data.source)} for up to {cfg.train.max_epochs} epochs "
-        f"({budget}); run folder {escape(cfg.train.out_dir)}"
+        f"[bold]rleseg demo[/bold]{what}: training {escape(model_label(cfg))} on {escape(cfg.data.source)} for up to "
+        f"{cfg.train.max_epochs} epochs ({budget}); run folder {escape(cfg.train.out_dir)}"
     )
     result = train_cmd.fit(cfg, overwrite=True)
     train_cmd.print_result(result, console)
@@ -134,4 +143,4 @@ def run(
     _check_static(cfg)
     test_split(cfg)  # fail before training when there is nothing to evaluate on
     ckpt = train_demo(cfg, con)
-    return evaluate_demo(ckpt, cfg, out, device, con, f"rleseg demo: {cfg.tokenizer.name} on {cfg.data.source}")
+    return evaluate_demo(ckpt, cfg, out, device, con, f"rleseg demo: {model_label(cfg)} on {cfg.data.source}")

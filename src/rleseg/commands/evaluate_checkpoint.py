@@ -7,10 +7,11 @@ it a folder dataset with a ``test/`` sub-folder is evaluated on ``test``, a plai
 Cityscapes on their only split.
 
 Every image is predicted at full size (sliding windows and stitching, :class:`~rleseg.inference.predictor.
-Predictor`). Videos: a video checkpoint predicts clip by clip (``predict_video``); an image checkpoint
-predicts each frame. Written (atomically): ``DIR/masks/<name>.png`` (videos: ``DIR/masks/<video>/<t>.png``),
-``DIR/instances/...`` (16-bit, ``iw`` checkpoints), ``DIR/metrics.json`` (with PQ for ``iw`` checkpoints on
-data with instances, and the sequence-length statistics) and ``DIR/report.html``; with ``overlays``, also
+Predictor`), whatever the model family. Videos: a clip model predicts clip by clip, an image model frame by
+frame, a streaming model frame by frame from its own previous prediction (``predict_video``). Written
+(atomically): ``DIR/masks/<name>.png`` (videos: ``DIR/masks/<video>/<t>.png``), ``DIR/instances/...``
+(16-bit, instance-aware models), ``DIR/metrics.json`` (with PQ for instance-aware models on data with
+instances, and for token models the sequence-length statistics) and ``DIR/report.html``; with ``overlays``, also
 ``DIR/overlays/<name>.png`` (image | ground truth | prediction) and, for videos, ``DIR/overlays/<video>.gif``.
 
 A sample that cannot be read, or whose mask holds a class the checkpoint does not know, is one problem line
@@ -74,7 +75,7 @@ def open_data(data: str, split: str | None, predictor: Predictor) -> tuple[Segme
         chosen = split or "test"
         if chosen not in SPLITS:
             raise CommandError(f"--split {chosen!r}: {data} has the splits {', '.join(SPLITS)}")
-        cfg = predictor.task.cfg
+        cfg = predictor.cfg
         source = build_sources(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, source=data)))[chosen]
         seed = cfg.train.seed
         return source, f"{data}, split {chosen} (seed {seed}, generated like the checkpoint's training data)", chosen
@@ -108,26 +109,16 @@ def _safe(name: str) -> str:
     return name.replace("/", "_").replace("\\", "_") or "unnamed"
 
 
-def _predict(predictor: Predictor, sample: Sample, video_tok: bool, frame_stride: int | None = None) -> Prediction:
-    """Prediction of one image, or of a video clip by clip (video checkpoint) or frame by frame."""
-    from rleseg.inference.predictor import Prediction
-
+def _predict(predictor: Predictor, sample: Sample, frame_stride: int | None = None) -> Prediction:
+    """Prediction of one image, or of a video (clip by clip, frame by frame or streamed: the model's kind)."""
     if not sample.is_video:
-        if video_tok:
+        if predictor.is_video:
             raise CommandError(
-                f"{sample.name}: the checkpoint's tokenizer {predictor.task.tok.name} takes video clips of "
-                f"{predictor.task.tok.num_frames} frames, but the data holds single images"
+                f"{sample.name}: the checkpoint's model takes video clips of {predictor.num_frames} frames, but "
+                "the data holds single images"
             )
         return predictor.predict_image(sample.image)
-    if video_tok:
-        return predictor.predict_video(sample.image, frame_stride)
-    frames = [predictor.predict_image(frame) for frame in sample.image]
-    instances = [f.instances for f in frames]
-    return Prediction(
-        np.stack([f.mask for f in frames]),
-        None if any(i is None for i in instances) else np.stack(cast("list[np.ndarray]", instances)),
-        np.concatenate([f.token_lengths for f in frames]),
-    )
+    return predictor.predict_video(sample.image, frame_stride)
 
 
 def _write_masks(out: Path, name: str, pred: Prediction) -> None:
@@ -165,7 +156,7 @@ def evaluate_checkpoint(
     *,
     split: str | None = None,
     stride: int | None = None,
-    merge: str = "vote",
+    merge: str | None = None,
     frame_stride: int | None = None,
     device: str = "cpu",
     batch_size: int = 8,
@@ -188,7 +179,7 @@ def evaluate_checkpoint(
     from rleseg.report.gallery import Gallery
     from rleseg.report.html import LengthData
 
-    if merge not in MERGE_RULES:
+    if merge is not None and merge not in MERGE_RULES:
         raise CommandError(f"unknown merge {merge!r}; expected one of {', '.join(MERGE_RULES)}")
     if limit is not None and limit < 1:
         raise CommandError(f"--limit must be at least 1, got {limit}")
@@ -211,22 +202,24 @@ def evaluate_checkpoint(
     notes: list[str] = []
     if data_classes[1:] != names[1 : len(data_classes)]:
         notes.append(f"class names differ: data {data_classes[1:]}, checkpoint {names[1:]}; scored by class id")
-    tok = predictor.task.tok
-    video_tok = len(tok.mask_shape) == 3
-    cfg = predictor.task.cfg
-    budget = tok.max_len or cfg.tokenizer.max_len
-    if frame_stride is not None and video_tok and not 1 <= frame_stride <= tok.num_frames:
-        raise CommandError(
-            f"--frame-stride {frame_stride}: clips of N={tok.num_frames} frames need a stride in 1..{tok.num_frames}"
-        )
-    if frame_stride is not None and not video_tok:
-        notes.append(f"--frame-stride {frame_stride} ignored: {tok.name} is an image tokenizer (frame by frame)")
+    tok = predictor.segmenter.tokenizer  # None for families that write no tokens
+    video = predictor.is_video
+    n = predictor.num_frames
+    cfg = predictor.cfg
+    merge = predictor.merge
+    budget = None if tok is None else (tok.max_len or cfg.tokenizer.max_len)
+    if frame_stride is not None and video and not 1 <= frame_stride <= n:
+        raise CommandError(f"--frame-stride {frame_stride}: clips of N={n} frames need a stride in 1..{n}")
+    if frame_stride is not None and not video:
+        notes.append(f"--frame-stride {frame_stride} ignored: the checkpoint is an image model (frame by frame)")
     evaluator = SegmentationEvaluator(names[1:])
     gallery = Gallery(c, keep=gallery_size)
     count = len(source) if limit is None else min(limit, len(source))
     con = console or stdout()
+    model_facts = predictor.segmenter.describe()
+    what = "; ".join(value for _, value in model_facts)
     con.print(
-        f"evaluating [bold]{escape(str(checkpoint))}[/bold] ({tok.name}, S={tok.height}, L={budget}) on "
+        f"evaluating [bold]{escape(str(checkpoint))}[/bold] ({escape(what)}) on "
         f"{escape(described)}: {count} sample{'s' if count != 1 else ''}",
         soft_wrap=True,
     )
@@ -247,7 +240,7 @@ def evaluate_checkpoint(
             )
             continue
         try:
-            pred = _predict(predictor, sample, video_tok, frame_stride)
+            pred = _predict(predictor, sample, frame_stride)
         except ValueError as err:  # e.g. a sample the predictor cannot take; name it and go on
             problems.append(f"{sample.name}: cannot predict: {err}")
             continue
@@ -255,31 +248,30 @@ def evaluate_checkpoint(
         _write_masks(out, name, pred)
         if overlays:
             _write_overlays(out, name, sample, pred, c)
-        gi = sample.instances if tok.instance_aware else None
-        no_instances |= tok.instance_aware and gi is None
+        gi = sample.instances if predictor.instance_aware else None
+        no_instances |= predictor.instance_aware and gi is None
         evaluator.update(sample.mask, pred.mask, gi, pred.instances if gi is not None else None)
         scored += 1
-        generated.append(pred.token_lengths)
-        target.append(_target_lengths(sample, tok, cfg, stride, video_tok, frame_stride))
+        if tok is not None:
+            generated.append(pred.token_lengths)
+            target.append(_target_lengths(sample, tok, cfg, stride, video, frame_stride))
         _add_to_gallery(gallery, name, sample, pred)
     if no_instances:
         notes.append(f"no panoptic quality for samples without instance masks in {data}")
-    lengths = LengthData(_cat(generated), _cat(target), budget)
+    lengths = None if tok is None else LengthData(_cat(generated), _cat(target), budget)
     curves, curve_note = training_curves(checkpoint)
     notes += [curve_note] if curve_note else []
     facts = [
         ("checkpoint", str(checkpoint)),
         ("data", described),
-        (
-            "tokenizer",
-            f"{tok.name}, S={tok.height}x{tok.width}, L={budget}" + (f", N={tok.num_frames}" if video_tok else ""),
-        ),
+        *model_facts,
+        ("parameters", f"{predictor.segmenter.num_parameters:,}"),
         ("windows", _geometry(cfg, stride, merge)),
         ("classes", ", ".join(names[1:])),
     ]
-    if video_tok:
-        t = frame_stride or cfg.data.eval_frame_stride or tok.num_frames
-        facts.insert(-1, ("clips", f"N={tok.num_frames} frames every T={t} frames, overlaps merged by {merge}"))
+    if video:
+        t = frame_stride or cfg.data.eval_frame_stride or n
+        facts.insert(-1, ("clips", f"N={n} frames every T={t} frames, overlaps merged by {merge}"))
     source_info = {"checkpoint": str(checkpoint), "data": str(data), "split": split, "limit": limit}
     written = write_outputs(
         out,
@@ -312,7 +304,7 @@ def _geometry(cfg: Any, stride: int | None, merge: str) -> str:
 
 
 def _target_lengths(
-    sample: Sample, tok: Any, cfg: Any, stride: int | None, video_tok: bool, frame_stride: int | None
+    sample: Sample, tok: Any, cfg: Any, stride: int | None, video_model: bool, frame_stride: int | None
 ) -> np.ndarray:
     """Uncut ground-truth token lengths of the sample's windows (frame by frame for an image tokenizer)."""
     from rleseg.data.sample import Sample
@@ -320,7 +312,7 @@ def _target_lengths(
 
     d = cfg.data
     kw = {"image_size": d.image_size, "patch_size": d.patch_size, "stride": stride or d.eval_stride}
-    if not sample.is_video or video_tok:
+    if not sample.is_video or video_model:
         return target_lengths(sample, tok, frame_stride=frame_stride or d.eval_frame_stride, **kw)
     inst = sample.instances
     frames = [
@@ -344,7 +336,12 @@ def _add_to_gallery(gallery: Gallery, name: str, sample: Sample, pred: Predictio
 
 
 def _print(
-    con: Console, report: dict[str, Any], lengths: LengthData, problems: list[str], notes: list[str], scored: int
+    con: Console,
+    report: dict[str, Any],
+    lengths: LengthData | None,
+    problems: list[str],
+    notes: list[str],
+    scored: int,
 ) -> None:
     """Notes and problems (stderr), the metric tables and the sequence-length table."""
     from rleseg.commands.common import stderr
@@ -361,4 +358,5 @@ def _print(
     print_metrics(report, con, f"Metrics (%), {scored} sample{'s' if scored != 1 else ''}")
     if "panoptic" in report:
         con.print(panoptic_table(report["panoptic"]))
-    con.print(lengths_table(lengths))
+    if lengths is not None:
+        con.print(lengths_table(lengths))

@@ -31,8 +31,8 @@ from rleseg.commands.common import (
 )
 from rleseg.commands.predict_inputs import ImageJob, VideoJob, collect, plan, remove_stale, work_units
 from rleseg.inference.predictor import Predictor
+from rleseg.inference.stitch import MERGE_RULES
 
-MERGES = ("vote", "latest", "max", "min")
 PREVIEW_FPS = 10.0  # frame rate of the overlay GIF of a folder of frames (video files keep their own)
 PREVIEW_SIDE = 480  # longer side of the overlay GIF in pixels, at most
 
@@ -43,7 +43,7 @@ def predict(
     out: Path,
     *,
     stride: int | None = None,
-    merge: str = "vote",
+    merge: str | None = None,
     device: str = "cpu",
     batch_size: int = 8,
     frame_stride: int | None = None,
@@ -58,8 +58,8 @@ def predict(
     N); ``cleanup``: close gaps of up to this many pixels (default: the config's, 0: off); ``video``: a
     folder of images is one video also for an image model.
     """
-    if merge not in MERGES:
-        raise CommandError(f"unknown merge {merge!r}; expected one of {', '.join(MERGES)}")
+    if merge is not None and merge not in MERGE_RULES:
+        raise CommandError(f"unknown merge {merge!r}; expected one of {', '.join(MERGE_RULES)}")
     if cleanup is not None and cleanup < 0:
         raise CommandError(f"--cleanup {cleanup}: expected a gap size in pixels >= 0 (0: off)")
     try:
@@ -72,14 +72,13 @@ def predict(
     images, videos = plan(
         collect(inputs, video or predictor.is_video),
         out,
-        instances=predictor.task.tok.instance_aware,
+        instances=predictor.instance_aware,
         overwrite=overwrite,
     )
     if predictor.is_video and images:
         raise CommandError(
-            f"{images[0].image}: a single image, but {checkpoint} is a video model ({predictor.task.tok.name}, "
-            f"clips of N={predictor.num_frames} frames); give a folder of frames, a folder of such folders or a "
-            "video file"
+            f"{images[0].image}: a single image, but {checkpoint} is a video model (clips of "
+            f"N={predictor.num_frames} frames); give a folder of frames, a folder of such folders or a video file"
         )
     unreadable: list[str] = []
     done = {"image": 0, "video": 0}
@@ -93,7 +92,7 @@ def predict(
                 if isinstance(job, ImageJob):
                     writer.image(job)
                 else:
-                    if predictor.is_video:
+                    if predictor.is_video or predictor.spec.streaming:
                         count = writer.video_clips(job, frame_stride)
                     else:
                         count = writer.video_frames(job)
@@ -106,7 +105,7 @@ def predict(
                 done["image" if isinstance(job, ImageJob) else "video"] += 1
                 bar.end_job(failed=False)
     con = console or stdout()
-    kinds = "masks/, instances/, overlays/" if predictor.task.tok.instance_aware else "masks/, overlays/"
+    kinds = "masks/, instances/, overlays/" if predictor.instance_aware else "masks/, overlays/"
     frames = f" ({_count(writer.frames, 'video frame')})" if videos else ""
     con.print(f"wrote {_counts(done['image'], done['video'])}{frames} to [bold]{escape(str(out))}[/bold] ({kinds})")
     con.print(f"classes: {', '.join(f'{k}={n}' for k, n in enumerate(predictor.class_names))}")
@@ -219,9 +218,9 @@ class _Writer:
         return len(previews)
 
     def video_clips(self, job: VideoJob, frame_stride: int | None) -> int:
-        """A video model on a video: all frames at once, clips of N frames, merged per pixel and frame; returns
-        the number of frames (the progress counts them as they are written, after the whole video's
-        prediction)."""
+        """A video model on a video: all frames at once, clips of N frames, merged per pixel and frame (a
+        streaming model: frame by frame from its own previous prediction); returns the number of frames (the
+        progress counts them as they are written, after the whole video's prediction)."""
         from rleseg.data.formats.files import DatasetError
 
         listed = list(_frames(job))

@@ -9,6 +9,7 @@ to ``<train.out_dir>/logs/`` (a resumed run keeps the earlier ``metrics.csv`` as
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from rleseg.config import Config
 
 @dataclass
 class TrainResult:
-    """Where a finished run left its files, and its final validation metrics (``val/...`` scalars)."""
+    """Where a finished run left its files, its final validation metrics (``val/...`` scalars), the optimizer
+    steps it reached, its wall-clock training time in seconds and the model's parameter count."""
 
     out_dir: Path
     config_path: Path
@@ -31,6 +33,9 @@ class TrainResult:
     val_metrics: dict[str, float] = field(default_factory=dict)
     task: Any = None
     curves: Path | None = None
+    steps: int = 0
+    seconds: float = 0.0
+    parameters: int = 0
 
 
 def load(config: Path | None, overrides: list[str] | None = None, resume: Path | None = None) -> Config:
@@ -69,23 +74,22 @@ def prepare_out_dir(cfg: Config, overwrite: bool) -> Path:
 
 
 def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | None = None) -> TrainResult:
-    """Build sources, tokenizer, DataModule, task and trainer from ``cfg``, save the config, and fit."""
+    """Build sources, the segmenter of ``cfg.model.family``, DataModule and trainer, save the config, and fit."""
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.utilities import rank_zero_only
 
     from rleseg.config import save_config
-    from rleseg.training.build import build_datamodule, build_sources, build_tokenizer, build_trainer
-    from rleseg.training.task import Pix2SeqTask
+    from rleseg.segmenters.loading import create_segmenter
+    from rleseg.training.build import build_datamodule, build_sources, build_trainer
 
     out_dir = prepare_out_dir(cfg, overwrite)
     L.seed_everything(cfg.train.seed, verbose=False)
     try:
         sources = build_sources(cfg)
         classes = list(sources["train"].classes)
-        tok = build_tokenizer(cfg, len(classes) - 1)
-        datamodule = build_datamodule(cfg, tok, sources)
-        task = Pix2SeqTask.create(cfg, tok, classes)
+        task = create_segmenter(cfg, classes)
+        datamodule = build_datamodule(cfg, task, sources)
     except ValueError as err:
         raise CommandError(str(err)) from None
     config_path = out_dir / "config.yaml"
@@ -94,7 +98,9 @@ def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | No
     trainer = build_trainer(cfg, out_dir, extra_callbacks=extra_callbacks)
     if _rank(rank_zero_only) == 0:
         save_config(cfg, config_path)
+    start = time.monotonic()
     trainer.fit(task, datamodule, ckpt_path=cfg.train.resume)
+    seconds = time.monotonic() - start
     best = last = None
     for cb in trainer.callbacks:  # type: ignore[attr-defined]
         if isinstance(cb, ModelCheckpoint):
@@ -107,7 +113,9 @@ def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | No
         for k, v in sorted(trainer.callback_metrics.items())
         if k.startswith("val/") and math.isfinite(float(v))
     }
-    return TrainResult(out_dir, config_path, best, last, metrics, task)
+    return TrainResult(
+        out_dir, config_path, best, last, metrics, task, None, int(trainer.global_step), seconds, task.num_parameters
+    )
 
 
 def _prepare_logs(log_dir: Path, resuming: bool) -> None:

@@ -1,15 +1,15 @@
-"""The LightningDataModule: windows tokenized online in the loader workers, padded into train-ready batches.
+"""The LightningDataModule: windows of image, mask and instances, batched by the model family's collate.
 
-A batch is a dict of tensors: ``image`` uint8 ``(B, 3, P, P)`` (``(B, N, 3, P, P)`` for video tokenizers),
-``mask``/``instances`` ``(B, S, S)``, ``mask_full`` ``(B, P, P)``, ``targets`` ``(B, L)`` (tokens then EOS,
-PAD after), ``inputs`` ``(B, L)`` (the prompt then the targets shifted right), ``weights`` ``(B, L)`` float
-loss weights, ``lengths`` ``(B,)`` and ``names`` (list of str).
+A batch from :func:`stack_windows` is a dict: ``image`` uint8 ``(B, 3, P, P)`` (``(B, N, 3, P, P)`` for clip
+models), ``mask``/``instances`` ``(B, h, w)`` at the model's label size, ``mask_full`` ``(B, P, P)``,
+``names`` (list of str) and ``window_keys`` (list of ``(seed, epoch, index)``). A family adds its own targets
+in its collate function (the token family: ``targets``, ``inputs``, ``weights``, ``lengths``; see
+:mod:`rleseg.segmenters.token_batch`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import lightning as L
@@ -17,73 +17,54 @@ import torch
 from torch.utils.data import DataLoader
 
 from rleseg.data.sample import SegmentationSource
-from rleseg.data.weights import token_weights
 from rleseg.data.windows import WindowConfig, WindowDataset
-from rleseg.tokenizers.base import Tokenizer
-from rleseg.tokenizers.batch import decoder_inputs, pad_sequences
+
+Collate = Callable[[list[dict[str, Any]]], dict[str, Any]]
 
 
-def collate_windows(
-    items: list[dict[str, Any]],
-    tok: Tokenizer,
-    *,
-    pad_to: int | None = None,
-    eos_weight: float = 1.0,
-    class_weight: str | float = "equalize",
-) -> dict[str, Any]:
-    """Stack window items into a batch; pad tokens to the longest (or ``pad_to``), add inputs and weights."""
+def stack_windows(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack window items (:class:`WindowDataset`) into a batch of tensors plus their names and keys."""
     batch: dict[str, Any] = {
         key: torch.stack([it[key] for it in items]) for key in ("image", "mask", "instances", "mask_full")
     }
     batch["names"] = [it["name"] for it in items]
-    if "tokens" in items[0]:
-        targets, lengths = pad_sequences([it["tokens"] for it in items], length=pad_to)
-        batch["targets"] = targets
-        batch["lengths"] = lengths
-        batch["inputs"] = decoder_inputs(targets)
-        batch["weights"] = token_weights(tok, targets, eos_weight=eos_weight, class_weight=class_weight)
+    batch["window_keys"] = [it.get("window_key", (0, 0, k)) for k, it in enumerate(items)]
     return batch
 
 
 class RLESegDataModule(L.LightningDataModule):
-    """Train/val/test windows of any :class:`SegmentationSource`, tokenized online with ``tok``.
+    """Train/val/test windows of any :class:`SegmentationSource`, batched with ``collate``.
 
-    ``max_len`` (default ``tok.max_len``) is the token budget L including EOS: sequences are cut at a run
-    boundary to fit. Batches are padded to their longest sequence, or to L with ``pad_to_max_len`` (every
-    batch the same shape, for compiled models and for measuring memory at a given L). Training windows are
-    drawn anew each epoch when the trainer reloads dataloaders (``reload_dataloaders_every_n_epochs=1``).
+    ``frames``: N for clip models (None: single images); ``mask_size``: the label size ``(h, w)`` of the
+    model (None: the window size P). ``collate`` (default :func:`stack_windows`) must be picklable when
+    ``num_workers > 0``. Training windows are drawn anew each epoch when the trainer reloads dataloaders
+    (``reload_dataloaders_every_n_epochs=1``).
     """
 
     def __init__(
         self,
-        tok: Tokenizer,
         train: SegmentationSource | None = None,
         val: SegmentationSource | None = None,
         test: SegmentationSource | None = None,
         *,
         windows: WindowConfig | None = None,
+        frames: int | None = None,
+        mask_size: tuple[int, int] | None = None,
+        collate: Collate | None = None,
         batch_size: int = 8,
         eval_batch_size: int | None = None,
         num_workers: int = 0,
-        max_len: int | None = None,
-        eos_weight: float = 1.0,
-        class_weight: str | float = "equalize",
         seed: int = 0,
-        tokenize: bool = True,
-        pad_to_max_len: bool = False,
     ) -> None:
         super().__init__()
-        if max_len is not None:
-            tok.max_len = max_len
-        self.tok = tok
         self.sources = {"train": train, "val": val, "test": test}
         self.windows = windows or WindowConfig()
+        self.frames, self.mask_size = frames, mask_size
+        self.collate_fn: Collate = collate or stack_windows
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.num_workers = num_workers
-        self.eos_weight, self.class_weight = eos_weight, class_weight
-        self.seed, self.tokenize = seed, tokenize
-        self.pad_to_max_len = pad_to_max_len
+        self.seed = seed
         self.datasets: dict[str, WindowDataset] = {}
 
     def setup(self, stage: str | None = None) -> None:
@@ -92,23 +73,12 @@ class RLESegDataModule(L.LightningDataModule):
             if source is not None and split not in self.datasets:
                 self.datasets[split] = WindowDataset(
                     source,
-                    self.tok,
                     self.windows,
                     train=split == "train",
+                    frames=self.frames,
+                    mask_size=self.mask_size,
                     seed=self.seed,
-                    tokenize=self.tokenize,
                 )
-
-    @property
-    def collate_fn(self) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
-        """The batch collation used by every loader (picklable, for worker processes)."""
-        return partial(
-            collate_windows,
-            tok=self.tok,
-            pad_to=self.tok.max_len if self.pad_to_max_len else None,
-            eos_weight=self.eos_weight,
-            class_weight=self.class_weight,
-        )
 
     def _loader(self, split: str, shuffle: bool, batch_size: int, epoch: int = 0) -> DataLoader:
         if split not in self.datasets:

@@ -1,7 +1,8 @@
-"""A torch Dataset of training or evaluation windows, tokenized online in the loader workers.
+"""A torch Dataset of training or evaluation windows with their labels at the model's label size.
 
-Each item is one spatial window of size P (and, for video tokenizers, N frames) of a resized sample,
-augmented for training, with its mask subsampled to the tokenizer's mask size S and its tokens.
+Each item is one spatial window of size P (and, for clip models, N frames) of a resized sample, augmented
+for training, with its labels at full resolution and at the model's label size (a token model's S; P for
+per-pixel models). Model families add their own targets (tokens, ...) in their collate function.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from torch.utils.data import Dataset
 from rleseg.data.patches import Window, crop_window, resize_sample, spatial_windows, temporal_windows
 from rleseg.data.sample import Sample, SegmentationSource, check_sample
 from rleseg.data.transforms import AugmentConfig, augment, build_transform
-from rleseg.tokenizers.base import Tokenizer
 from rleseg.tokenizers.resolution import resize_nearest, subsample
 
 
@@ -43,36 +43,31 @@ class WindowConfig:
 
 
 class WindowDataset(Dataset):
-    """Windows of a :class:`SegmentationSource` with online tokenization.
+    """Windows of a :class:`SegmentationSource`, clips of ``frames`` frames (None: single images).
 
-    Items are dicts: ``image`` uint8 ``(3, P, P)`` (``(N, 3, P, P)`` for video tokenizers), ``mask`` int64
-    ``(S, S)`` / ``(N, S, S)`` at the tokenizer's size, ``instances`` the same (zeros when unknown),
-    ``mask_full`` int64 at P, ``tokens`` int64 ``(len,)`` ending with EOS (absent with
-    ``tokenize=False``), ``name`` str. Resized samples are kept in memory up to ``cache_bytes`` (least
-    recently used first out), so a small dataset is read or generated once.
+    Items are dicts: ``image`` uint8 ``(3, P, P)`` (``(N, 3, P, P)`` for clips), ``mask`` int64 ``(h, w)`` /
+    ``(N, h, w)`` at ``mask_size`` (None: at P), ``instances`` the same (zeros when unknown), ``mask_full``
+    int64 at P, ``name`` str and ``window_key`` ``(seed, epoch, index)`` (to seed per-window randomness in a
+    collate function). Resized samples are kept in memory up to ``cache_bytes`` (least recently used first
+    out), so a small dataset is read or generated once.
     """
 
     def __init__(
         self,
         source: SegmentationSource,
-        tok: Tokenizer,
         cfg: WindowConfig,
         *,
         train: bool,
+        frames: int | None = None,
+        mask_size: tuple[int, int] | None = None,
         seed: int = 0,
         epoch: int = 0,
-        tokenize: bool = True,
         cache_bytes: int = 1 << 30,
     ) -> None:
-        self.source, self.tok, self.cfg = source, tok, cfg
-        self.train, self.seed, self.tokenize = train, seed, tokenize
+        self.source, self.cfg = source, cfg
+        self.train, self.seed = train, seed
         self.num_classes = len(source.classes) - 1
-        if self.num_classes > tok.num_classes:
-            raise ValueError(
-                f"dataset has {self.num_classes} classes {list(source.classes)[1:]}, tokenizer {tok.name} "
-                f"was built for num_classes={tok.num_classes}"
-            )
-        self.frames = tok.num_frames if len(tok.mask_shape) == 3 else None
+        self.frames, self.mask_size = frames, mask_size
         self._transform = build_transform(cfg.augment)
         self._cache: OrderedDict[int, Sample] = OrderedDict()
         self._cache_bytes = cache_bytes
@@ -89,9 +84,9 @@ class WindowDataset(Dataset):
         sample = self.source[index]
         check_sample(sample, self.num_classes, f"sample {index} ({sample.name})")
         if self.frames is not None and not sample.is_video:
-            raise ValueError(f"tokenizer {self.tok.name} needs videos, sample {sample.name} is a single image")
+            raise ValueError(f"the model reads clips of {self.frames} frames, sample {sample.name} is a single image")
         if self.frames is None and sample.is_video:
-            raise ValueError(f"tokenizer {self.tok.name} takes single images, sample {sample.name} is a video")
+            raise ValueError(f"the model takes single images, sample {sample.name} is a video")
         sample = resize_sample(sample, self.cfg.image_size)
         self._cache[index] = sample
         self._cached_bytes += _nbytes(sample)
@@ -143,8 +138,10 @@ class WindowDataset(Dataset):
         return out
 
     def to_mask_size(self, labels: np.ndarray) -> np.ndarray:
-        """Labels ``(..., P, P)`` -> ``(..., H_S, W_S)`` at the tokenizer's mask size (nearest)."""
-        hs, ws = self.tok.height, self.tok.width
+        """Labels ``(..., P, P)`` -> ``(..., h, w)`` at ``mask_size`` (nearest; unchanged without one)."""
+        if self.mask_size is None:
+            return labels
+        hs, ws = self.mask_size
         p = labels.shape[-1]
         if p % ws == 0 and labels.shape[-2] % hs == 0 and p // ws == labels.shape[-2] // hs:
             return subsample(labels, p // ws)
@@ -162,11 +159,8 @@ class WindowDataset(Dataset):
             "instances": torch.from_numpy(inst),
             "mask_full": torch.from_numpy(win.mask.astype(np.int64)),
             "name": win.name,
+            "window_key": (self.seed, self.epoch, j),
         }
-        if self.tokenize:
-            rng = np.random.default_rng([self.seed, self.epoch, j, 2]) if self.tok.run_order == "random" else None
-            x = (mask, inst) if self.tok.instance_aware else mask
-            item["tokens"] = torch.from_numpy(self.tok.encode(x, rng=rng))
         return item
 
 

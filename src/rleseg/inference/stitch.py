@@ -2,7 +2,9 @@
 
 Every window's prediction (already upsampled from S back to the window size P) is pasted at its place;
 where windows overlap, a pixel's label is the most frequent one (``vote``, the paper's best), the one of
-the last window (``latest``), or the largest / smallest label (``max`` / ``min``).
+the last window (``latest``), the largest / smallest label (``max`` / ``min``), or the class of highest
+mean probability (``average``: per-pixel models give class probabilities; a window given without them
+counts as probability 1 for its label, so ``average`` of labels alone equals ``vote``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-MERGE_RULES = ("vote", "latest", "max", "min")
+MERGE_RULES = ("vote", "latest", "max", "min", "average")
 
 
 class WindowMerger:
@@ -27,10 +29,14 @@ class WindowMerger:
         self.shape, self.rule, self.num_classes = tuple(shape), rule, int(num_classes)
         if rule == "vote":
             self.votes = np.zeros((self.num_classes + 1, *self.shape), dtype=np.int32)
+        if rule == "average":
+            self.sums = np.zeros((self.num_classes + 1, *self.shape), dtype=np.float32)
         self.canvas = np.full(self.shape, -1, dtype=np.int64)
 
-    def add(self, labels: np.ndarray, y: int, x: int, t: int = 0) -> None:
-        """Paste one window's labels with its top-left corner at ``(y, x)`` (first frame ``t`` for clips)."""
+    def add(self, labels: np.ndarray, y: int, x: int, t: int = 0, probs: np.ndarray | None = None) -> None:
+        """Paste one window's labels with its top-left corner at ``(y, x)`` (first frame ``t`` for clips).
+
+        ``probs``: class probabilities ``(C + 1, *labels.shape)`` of the window, used by ``average``."""
         video = len(self.shape) == 3
         h, w = self.shape[-2:]
         ph, pw = min(labels.shape[-2], h - y), min(labels.shape[-1], w - x)
@@ -46,7 +52,17 @@ class WindowMerger:
         if patch.size and (patch.min() < 0 or patch.max() > self.num_classes):
             raise ValueError(f"window labels must lie in [0, {self.num_classes}], got {patch.min()}..{patch.max()}")
         current = self.canvas[region]
-        if self.rule == "vote":
+        if self.rule == "average":
+            if probs is None:
+                np.add.at(self.sums, (patch, *np.indices(patch.shape) + _offsets(region)), 1.0)
+            else:
+                if probs.shape != (self.num_classes + 1, *labels.shape):
+                    raise ValueError(
+                        f"window probabilities must be {(self.num_classes + 1, *labels.shape)}, got {probs.shape}"
+                    )
+                self.sums[(slice(None), *region)] += probs[(slice(None), *(slice(0, n) for n in patch.shape))]
+            current[...] = np.maximum(current, 0)
+        elif self.rule == "vote":
             np.add.at(self.votes, (patch, *np.indices(patch.shape) + _offsets(region)), 1)
             current[...] = np.maximum(current, 0)
         elif self.rule == "latest":
@@ -58,8 +74,8 @@ class WindowMerger:
 
     def result(self) -> np.ndarray:
         """The merged labels, ``shape``; pixels no window covered are 0 (background)."""
-        if self.rule == "vote":
-            merged = self.votes.argmax(axis=0)
+        if self.rule in ("vote", "average"):
+            merged = (self.votes if self.rule == "vote" else self.sums).argmax(axis=0)
             return np.where(self.canvas < 0, 0, merged)
         return np.where(self.canvas < 0, 0, self.canvas)
 

@@ -1,8 +1,7 @@
-"""Build a run from a :class:`Config`: data sources, tokenizer, DataModule, task and Lightning trainer."""
+"""Build a run from a :class:`Config`: data sources, the DataModule of a segmenter, and the Lightning trainer."""
 
 from __future__ import annotations
 
-import inspect
 import logging
 import warnings
 from datetime import timedelta
@@ -20,7 +19,8 @@ from rleseg.data.frames import VideoFrames, is_video_source
 from rleseg.data.sample import SegmentationSource
 from rleseg.data.transforms import AugmentConfig
 from rleseg.data.windows import WindowConfig
-from rleseg.tokenizers import Tokenizer, create_tokenizer, tokenizer_class
+from rleseg.segmenters.base import Segmenter
+from rleseg.segmenters.registry import segmenter_class
 from rleseg.training.checkpoint_io import AtomicCheckpointIO
 from rleseg.training.schedule import FitScheduleToTime
 
@@ -30,15 +30,15 @@ SPLITS = ("train", "val", "test")
 def build_sources(cfg: Config) -> dict[str, SegmentationSource]:
     """The train/val/test sources named by ``cfg.data.source`` (synthetic or a dataset folder).
 
-    With an image tokenizer, a video dataset becomes the dataset of its frames (:class:`VideoFrames`), so an
+    With an image model, a video dataset becomes the dataset of its frames (:class:`VideoFrames`), so an
     image model trains and evaluates on the same frames a video model sees.
     """
     sources = _open_sources(cfg)
     try:
-        video_tokenizer = tokenizer_class(cfg.tokenizer.name).is_video
+        clips = segmenter_class(cfg.model.family).takes_clips(cfg)
     except ValueError:
-        return sources  # an unknown tokenizer name is reported by build_tokenizer
-    if video_tokenizer:
+        return sources  # an unknown family or tokenizer is reported when the model is created
+    if clips:
         return sources
     return {k: VideoFrames(v) if is_video_source(v) else v for k, v in sources.items()}
 
@@ -79,33 +79,16 @@ def _open_sources(cfg: Config) -> dict[str, SegmentationSource]:
     return out
 
 
-def params_default(key: str) -> Any:
-    """The option values that mean "not set" for schemes without that option."""
-    return {"order": "row", "starts": "1d", "classes": "token", "run_order": "raster"}.get(key)
-
-
-def build_tokenizer(cfg: Config, num_classes: int) -> Tokenizer:
-    """The tokenizer of ``cfg.tokenizer``; ``num_classes`` fills in an unset class count."""
-    t = cfg.tokenizer
-    kwargs: dict[str, Any] = {
-        "mask_size": t.mask_size,
-        "num_classes": t.num_classes or num_classes,
-        "max_len": t.max_len,
-    }
-    params = inspect.signature(tokenizer_class(t.name).__init__).parameters
-    for key in ("order", "starts", "num_frames", "classes", "run_order"):
-        value = getattr(t, key)
-        if value is None:
-            continue
-        if key in params:
-            kwargs[key] = value
-        elif value != params_default(key):
-            raise ValueError(f"tokenizer {t.name!r} has no option {key} (got {key}={value!r})")
-    return create_tokenizer(t.name, **kwargs)
-
-
-def build_datamodule(cfg: Config, tok: Tokenizer, sources: dict[str, SegmentationSource]) -> RLESegDataModule:
-    """The DataModule with the config's windows, augmentation and batch settings."""
+def build_datamodule(cfg: Config, segmenter: Segmenter, sources: dict[str, SegmentationSource]) -> RLESegDataModule:
+    """The DataModule with the config's windows, augmentation and batch settings, giving ``segmenter`` its
+    clips or images at its label size, batched by its collate function."""
+    spec = segmenter.spec
+    data_classes = len(sources["train"].classes) - 1 if sources.get("train") is not None else 0
+    if data_classes > spec.num_classes:
+        raise ValueError(
+            f"dataset has {data_classes} classes {list(sources['train'].classes)[1:]}, the model was built for "
+            f"{spec.num_classes} ({', '.join(spec.class_names[1:])})"
+        )
     d = cfg.data
     windows = WindowConfig(
         image_size=d.image_size,
@@ -117,16 +100,16 @@ def build_datamodule(cfg: Config, tok: Tokenizer, sources: dict[str, Segmentatio
         augment=AugmentConfig(d.augment.rot90, d.augment.degrees, d.augment.hflip, d.augment.vflip),
     )
     return RLESegDataModule(
-        tok,
         sources.get("train"),
         sources.get("val"),
         sources.get("test"),
         windows=windows,
+        frames=spec.num_frames,
+        mask_size=spec.mask_size,
+        collate=segmenter.collate(),
         batch_size=d.batch_size,
         eval_batch_size=d.eval_batch_size,
         num_workers=d.num_workers,
-        eos_weight=d.eos_weight,
-        class_weight=d.class_weight,
         seed=cfg.train.seed,
     )
 

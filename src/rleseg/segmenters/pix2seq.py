@@ -1,0 +1,186 @@
+"""The ``pix2seq`` family: token models that write a window's mask as RLE tokens (the paper's P2S-SEG).
+
+Training is teacher-forced with the weighted token loss; prediction generates tokens (constrained by the
+tokenizer's grammar) and decodes them at the tokenizer's mask size S. Checkpoints carry the full config, the
+tokenizer (options and vocabulary) and the class names, so a model always decodes with the tokenizer it was
+trained with; checkpoints written before model families existed (``Pix2SeqTask``) load unchanged.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from rleseg.config import Config
+from rleseg.data.weights import token_weights
+from rleseg.inference.generate import SamplingConfig, generate, generate_runs, sequence_lengths
+from rleseg.models import build_model
+from rleseg.models.multihead import MultiHeadPix2Seq, tokens_to_runs
+from rleseg.segmenters.base import Segmenter
+from rleseg.segmenters.spec import OutputSpec, WindowPrediction
+from rleseg.segmenters.token_batch import collate_tokens
+from rleseg.tokenizers import Tokenizer, Vocab, create_tokenizer, tokenizer_class
+from rleseg.tokenizers.batch import decode_batch
+from rleseg.tokenizers.grammar import Grammar, make_grammar
+
+
+def weighted_token_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``sum(w * CE) / sum(w)`` over targets ``(B, ...)`` with logits ``(B, ..., V)``."""
+    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction="none")
+    ce = ce.view_as(weights)
+    return (ce * weights).sum() / weights.sum().clamp(min=1e-6)
+
+
+def _option_default(key: str) -> Any:
+    """The option values that mean "not set" for schemes without that option."""
+    return {"order": "row", "starts": "1d", "classes": "token", "run_order": "raster"}.get(key)
+
+
+def build_tokenizer(cfg: Config, num_classes: int) -> Tokenizer:
+    """The tokenizer of ``cfg.tokenizer``; ``num_classes`` fills in an unset class count."""
+    t = cfg.tokenizer
+    kwargs: dict[str, Any] = {
+        "mask_size": t.mask_size,
+        "num_classes": t.num_classes or num_classes,
+        "max_len": t.max_len,
+    }
+    params = inspect.signature(tokenizer_class(t.name).__init__).parameters
+    for key in ("order", "starts", "num_frames", "classes", "run_order"):
+        value = getattr(t, key)
+        if value is None:
+            continue
+        if key in params:
+            kwargs[key] = value
+        elif value != _option_default(key):
+            raise ValueError(f"tokenizer {t.name!r} has no option {key} (got {key}={value!r})")
+    return create_tokenizer(t.name, **kwargs)
+
+
+class Pix2SeqSegmenter(Segmenter):
+    """A :class:`~rleseg.models.Pix2SeqModel` (or its multi-headed variant) for one tokenizer."""
+
+    def __init__(
+        self, config: dict[str, Any], tokenizer: dict[str, Any], class_names: list[str], vocab: dict[str, Any]
+    ) -> None:
+        super().__init__(config, class_names)
+        self.save_hyperparameters()
+        self.tok: Tokenizer = create_tokenizer(**tokenizer)
+        if self.tok.vocab != Vocab.from_dict(vocab):
+            raise ValueError("checkpoint vocabulary differs from the one its tokenizer builds; refusing to decode")
+        if len(class_names) - 1 > self.tok.num_classes:
+            raise ValueError(
+                f"{len(class_names) - 1} classes {class_names[1:]}, but tokenizer {self.tok.name} was built for "
+                f"num_classes={self.tok.num_classes}"
+            )
+        self.model = build_model(self.tok, self.cfg.model.pix2seq)
+        self._grammar: Grammar | None = None
+
+    @classmethod
+    def create(cls, cfg: Config, class_names: list[str]) -> Pix2SeqSegmenter:
+        """A new model for ``cfg`` with the tokenizer ``cfg.tokenizer`` describes."""
+        return cls.from_tokenizer(cfg, build_tokenizer(cfg, len(class_names) - 1), class_names)
+
+    @classmethod
+    def from_tokenizer(cls, cfg: Config, tok: Tokenizer, class_names: list[str]) -> Pix2SeqSegmenter:
+        """A new model for ``cfg`` with an already built tokenizer ``tok``."""
+        return cls(cfg.to_dict(), tok.to_dict(), list(class_names), tok.vocab.to_dict())
+
+    @classmethod
+    def takes_clips(cls, cfg: Config) -> bool:
+        """True for the video schemes (3d-c, 3d-f, tac, ltac)."""
+        return bool(tokenizer_class(cfg.tokenizer.name).is_video)
+
+    @property
+    def spec(self) -> OutputSpec:
+        video = len(self.tok.mask_shape) == 3
+        return OutputSpec(
+            mask_size=(int(self.tok.height), int(self.tok.width)),
+            num_frames=int(self.tok.num_frames) if video else None,
+            class_names=tuple(self.class_names),
+            instance_aware=bool(self.tok.instance_aware),
+        )
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self.tok
+
+    def describe(self) -> list[tuple[str, str]]:
+        m, tok = self.cfg.model.pix2seq, self.tok
+        frames = f", N={tok.num_frames}" if len(tok.mask_shape) == 3 else ""
+        return [
+            ("model", f"pix2seq: {m.backbone}, {m.encoder_layers}+{m.decoder_layers} layers, dim {m.dim}"),
+            ("tokenizer", f"{tok.name}, S={tok.height}x{tok.width}, L={tok.max_len}{frames}"),
+        ]
+
+    def collate(self) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
+        d = self.cfg.data
+        return partial(collate_tokens, tok=self.tok, eos_weight=d.eos_weight, class_weight=d.class_weight)
+
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """The backbone at ``train.backbone_lr`` (default ``train.lr``), the rest at ``train.lr``."""
+        t = self.cfg.train
+        backbone = [p for p in self.model.backbone.parameters() if p.requires_grad]
+        backbone_ids = {id(p) for p in backbone}
+        rest = [p for p in self.model.parameters() if p.requires_grad and id(p) not in backbone_ids]
+        groups = [{"params": rest, "lr": t.lr}]
+        if backbone:
+            groups.append({"params": backbone, "lr": t.backbone_lr or t.lr})
+        return groups
+
+    # ----- training -----------------------------------------------------------------------------------
+    def forward(self, images: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, L, V)``."""
+        return self.model(images, inputs)
+
+    def loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Weighted token loss and token accuracy (run-level for the multi-headed decoder)."""
+        if isinstance(self.model, MultiHeadPix2Seq):
+            targets = tokens_to_runs(batch["targets"], self.model.k)
+            b = targets.shape[0]
+            weights = token_weights(
+                self.tok,
+                targets.view(b, -1),
+                eos_weight=self.cfg.data.eos_weight,
+                class_weight=self.cfg.data.class_weight,
+            ).view_as(targets)
+            logits = self.model.forward_runs(batch["image"], targets)
+        else:
+            targets, weights = batch["targets"], batch["weights"]
+            logits = self.model(batch["image"], batch["inputs"])
+        loss = weighted_token_loss(logits, targets, weights)
+        real = weights > 0
+        acc = ((logits.argmax(-1) == targets) & real).sum() / real.sum().clamp(min=1)
+        return loss, {"token_acc": acc}
+
+    # ----- generation ---------------------------------------------------------------------------------
+    @property
+    def grammar(self) -> Grammar | None:
+        """The constrained-decoding grammar (None when generation is unconstrained)."""
+        if not self.cfg.generation.constrained:
+            return None
+        if self._grammar is None or self._grammar.device != self.device:
+            self._grammar = make_grammar(self.tok, max_len=self.tok.max_len, device=self.device)
+        return self._grammar
+
+    def generate_tokens(self, images: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+        """Generated tokens ``(B, T)`` for images or clips, with the config's sampling and grammar."""
+        g = self.cfg.generation
+        sampling = SamplingConfig(greedy=g.greedy, temperature=g.temperature, top_p=g.top_p)
+        budget = max_len or self.tok.max_len or self.cfg.tokenizer.max_len
+        if isinstance(self.model, MultiHeadPix2Seq):
+            return generate_runs(self.model, images, budget, grammar=self.grammar, sampling=sampling)
+        return generate(self.model, images, budget, grammar=self.grammar, sampling=sampling)
+
+    def predict_windows(self, images: torch.Tensor, previous: WindowPrediction | None = None) -> WindowPrediction:
+        """Generate and decode: masks at S, instances for instance-aware schemes, ``extras["lengths"]``."""
+        tokens = self.generate_tokens(images)
+        lengths = sequence_lengths(tokens)
+        decoded = decode_batch(self.tok, tokens)
+        if self.tok.instance_aware:
+            return WindowPrediction(decoded[0], decoded[1], {"lengths": lengths})
+        return WindowPrediction(decoded, None, {"lengths": lengths})

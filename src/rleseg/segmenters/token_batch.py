@@ -1,0 +1,83 @@
+"""The token family's batches: window labels encoded by the tokenizer in the loader workers (collate).
+
+:func:`collate_tokens` adds to :func:`~rleseg.data.datamodule.stack_windows`'s batch ``targets`` ``(B, L)``
+(tokens then EOS, PAD after), ``inputs`` ``(B, L)`` (the prompt then the targets shifted right), ``weights``
+``(B, L)`` float loss weights and ``lengths`` ``(B,)``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+
+from rleseg.data.datamodule import RLESegDataModule, stack_windows
+from rleseg.data.sample import SegmentationSource
+from rleseg.data.weights import token_weights
+from rleseg.tokenizers.base import Tokenizer
+from rleseg.tokenizers.batch import decoder_inputs, pad_sequences
+
+
+def encode_item(tok: Tokenizer, item: dict[str, Any]) -> torch.Tensor:
+    """The tokens ``(len,)`` (ending with EOS, cut to ``tok.max_len``) of one window item's labels; a random
+    run order is seeded by the item's ``window_key``."""
+    mask = item["mask"].numpy()
+    rng = None
+    if tok.run_order == "random":
+        rng = np.random.default_rng([*item.get("window_key", (0, 0, 0)), 2])
+    x = (mask, item["instances"].numpy()) if tok.instance_aware else mask
+    return torch.from_numpy(tok.encode(x, rng=rng))
+
+
+def collate_tokens(
+    items: list[dict[str, Any]],
+    tok: Tokenizer,
+    *,
+    pad_to: int | None = None,
+    eos_weight: float = 1.0,
+    class_weight: str | float = "equalize",
+) -> dict[str, Any]:
+    """Stack window items into a batch and add token targets padded to the longest (or ``pad_to``)."""
+    batch = stack_windows(items)
+    targets, lengths = pad_sequences([encode_item(tok, it) for it in items], length=pad_to)
+    batch["targets"] = targets
+    batch["lengths"] = lengths
+    batch["inputs"] = decoder_inputs(targets)
+    batch["weights"] = token_weights(tok, targets, eos_weight=eos_weight, class_weight=class_weight)
+    return batch
+
+
+def token_datamodule(
+    tok: Tokenizer,
+    train: SegmentationSource | None = None,
+    val: SegmentationSource | None = None,
+    test: SegmentationSource | None = None,
+    *,
+    pad_to_max_len: bool = False,
+    eos_weight: float = 1.0,
+    class_weight: str | float = "equalize",
+    **kwargs: Any,
+) -> RLESegDataModule:
+    """A DataModule of windows at ``tok``'s mask size (clips of its N frames for video schemes), batched with
+    token targets (:func:`collate_tokens`; padded to ``tok.max_len`` with ``pad_to_max_len``, e.g. to measure
+    memory at a given L). ``kwargs`` go to :class:`RLESegDataModule` (windows, batch sizes, workers, seed)."""
+    classes = [s for s in (train, val, test) if s is not None]
+    for source in classes:
+        if len(source.classes) - 1 > tok.num_classes:
+            raise ValueError(
+                f"dataset has {len(source.classes) - 1} classes {list(source.classes)[1:]}, tokenizer {tok.name} "
+                f"was built for num_classes={tok.num_classes}"
+            )
+    collate = partial(
+        collate_tokens,
+        tok=tok,
+        pad_to=tok.max_len if pad_to_max_len else None,
+        eos_weight=eos_weight,
+        class_weight=class_weight,
+    )
+    frames = int(tok.num_frames) if len(tok.mask_shape) == 3 else None
+    return RLESegDataModule(
+        train, val, test, frames=frames, mask_size=(int(tok.height), int(tok.width)), collate=collate, **kwargs
+    )
