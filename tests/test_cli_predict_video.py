@@ -23,6 +23,7 @@ from rleseg.config import Config, ModelConfig, TokenizerConfig
 from rleseg.data.formats.video_file import read_video
 from rleseg.inference.predictor import Predictor
 from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
+from rleseg.segmenters.spec import WindowPrediction
 from rleseg.tokenizers import create_tokenizer
 from rleseg.tokenizers.resolution import subsample
 
@@ -58,9 +59,10 @@ def video_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def exact(monkeypatch: pytest.MonkeyPatch) -> None:
     """Windows 'predicted' exactly from their red channel (label * 100), so outputs are known in advance."""
 
-    def from_red(self: Predictor, images: torch.Tensor) -> tuple[np.ndarray, None, np.ndarray]:
+    def from_red(self: Predictor, images: torch.Tensor, previous: WindowPrediction | None = None) -> WindowPrediction:
         red = images[..., 0, :, :].numpy().astype(np.int64) // 100  # (B, [N,] P, P)
-        return subsample(red, 64 // 8), None, np.ones(len(images), np.int64)
+        lengths = torch.ones(len(images), dtype=torch.int64)
+        return WindowPrediction(torch.from_numpy(subsample(red, 64 // 8)), None, {"lengths": lengths})
 
     monkeypatch.setattr(Predictor, "predict_windows", from_red)
 
@@ -162,7 +164,7 @@ def test_video_model_refuses_single_images_and_bad_strides(video_ckpt: Path, tmp
     image = tmp_path / "a.png"
     Image.fromarray(frames_of(1, 20, 20)[0]).save(image)
     code, output = predict(video_ckpt, image, "--out", tmp_path / "o")
-    assert code == 1 and f"{image}: a single image" in output and "video model (tac, clips of N=2 frames)" in output
+    assert code == 1 and f"{image}: a single image" in output and "video model (clips of N=2 frames)" in output
     code, output = predict(video_ckpt, tmp_path, "--out", tmp_path / "o", "--frame-stride", 3)
     assert code == 1 and "--frame-stride 3: expected 1..2" in output
     assert not (tmp_path / "o").exists()

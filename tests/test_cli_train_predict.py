@@ -38,7 +38,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_train_writes_config_and_checkpoints(run_dir: Path) -> None:
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert saved["model"]["dim"] == 32 and saved["data"]["synthetic_counts"] == [4, 2, 2]
+    assert saved["model"]["family"] == "pix2seq" and saved["model"]["pix2seq"]["dim"] == 32 and saved["data"]["synthetic_counts"] == [4, 2, 2]
     assert saved["train"]["out_dir"] == str(run_dir) and saved["train"]["resume"] is None
     assert (run_dir / "checkpoints" / "best.ckpt").is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file()
 
