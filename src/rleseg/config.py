@@ -81,6 +81,9 @@ class DataSection:
 class TrainSection:
     """Optimisation and the Lightning trainer (accelerator, devices, strategy, precision).
 
+    ``max_time_minutes``: a wall-clock budget that ends training (``max_epochs`` is then ignored, ``max_steps``
+    still applies) and to which the learning-rate decay is fitted.
+
     ``resume``: a checkpoint (e.g. ``<out_dir>/checkpoints/last.ckpt``) to continue training from.
     """
 

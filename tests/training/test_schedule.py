@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
+from tests.training.training_helpers import squares, tiny_config
 
+from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
+from rleseg.training.build import build_datamodule, build_trainer
 from rleseg.training.schedule import WarmupLinearDecay, warmup_linear_decay
 
 
@@ -50,3 +55,20 @@ def test_fitting_never_ends_the_warmup_before_the_current_step() -> None:
     assert f.warm == 31 and f(30) == pytest.approx(31 / 32)
     f.fit_to(expected_total=10, step=60)
     assert f.total == 61 and f(61) == 0.0
+
+
+def test_a_time_budget_ends_training_whatever_max_epochs_says(tmp_path: Path) -> None:
+    """A small dataset under a time budget trains until the budget ends (not max_epochs), lr decaying to ~0."""
+    import time
+
+    cfg = tiny_config(tmp_path, max_epochs=1, max_time_minutes=0.08, val_every_n_epochs=1000, warmup_fraction=0.1)
+    source = squares(2)
+    model = Pix2SeqSegmenter.create(cfg, list(source.classes))
+    trainer = build_trainer(cfg, tmp_path)
+    start = time.monotonic()
+    trainer.fit(model, build_datamodule(cfg, model, {"train": source}))
+    assert time.monotonic() - start >= 0.08 * 60 * 0.9
+    assert trainer.current_epoch > 1, "one epoch of one batch would have ended after one step"
+    (scheduler,) = trainer.lr_scheduler_configs
+    last_lr = scheduler.scheduler.get_last_lr()[0]
+    assert last_lr < 0.25 * cfg.train.lr, "the decay is fitted to the budget"

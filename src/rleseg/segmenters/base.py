@@ -16,6 +16,7 @@ families (``spec.streaming``), the ``previous`` argument of :meth:`Segmenter.pre
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
@@ -31,6 +32,7 @@ from rleseg.tokenizers.resolution import resize_nearest
 from rleseg.training.schedule import warmup_linear_decay
 
 FAMILY_KEY = "rleseg_family"  # where a checkpoint names its family
+UNKNOWN_TOTAL_STEPS = 1_000_000  # schedule length until FitScheduleToTime has measured the step time
 
 
 class Segmenter(L.LightningModule, abc.ABC):
@@ -119,7 +121,10 @@ class Segmenter(L.LightningModule, abc.ABC):
     def configure_optimizers(self) -> Any:
         t = self.cfg.train
         opt = torch.optim.AdamW(self.parameter_groups(), lr=t.lr, weight_decay=t.weight_decay)
-        total = int(self.trainer.estimated_stepping_batches) if self._trainer is not None else 1000
+        total = float(self.trainer.estimated_stepping_batches) if self._trainer is not None else 1000.0
+        if not math.isfinite(total):  # a time budget with no step or epoch limit: FitScheduleToTime sets the end
+            total = UNKNOWN_TOTAL_STEPS
+        total = int(total)
         sched = warmup_linear_decay(opt, total, int(total * t.warmup_fraction))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 

@@ -150,7 +150,7 @@ def build_trainer(cfg: Config, out_dir: Path, *, extra_callbacks: list[Any] | No
     callbacks += extra_callbacks or []
     devices: Any = t.devices if t.devices == "auto" else int(t.devices)
     return L.Trainer(
-        max_epochs=t.max_epochs,
+        max_epochs=-1 if t.max_time_minutes else t.max_epochs,  # a time budget is what ends training
         max_steps=t.max_steps,
         max_time=timedelta(minutes=t.max_time_minutes) if t.max_time_minutes else None,
         accelerator=t.accelerator,
