@@ -14,11 +14,12 @@ import torch
 
 from benchmarks.common import BenchResult, Table, time_interleaved
 from rleseg.config import Config, ModelConfig, TokenizerConfig
-from rleseg.data.datamodule import collate_windows
+from rleseg.data.datamodule import stack_windows
 from rleseg.data.synthetic import SyntheticCells
 from rleseg.data.windows import WindowConfig, WindowDataset
-from rleseg.tokenizers import create_tokenizer
 from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
+from rleseg.segmenters.token_batch import collate_tokens
+from rleseg.tokenizers import create_tokenizer
 
 NAME = "loader"
 
@@ -38,13 +39,14 @@ def _model_cfg(kind: str) -> ModelConfig:
 
 
 def _batch_fn(ds: WindowDataset, tok: Any, batch_size: int) -> Any:
+    """Load the next batch of windows; with ``tok``, collated with token targets (the token family's collate)."""
     state = {"j": 0}
 
     def load() -> dict[str, Any]:
         start = state["j"]
         items = [ds[(start + k) % len(ds)] for k in range(batch_size)]
         state["j"] = (start + batch_size) % len(ds)
-        return collate_windows(items, tok)
+        return stack_windows(items) if tok is None else collate_tokens(items, tok)
 
     return load
 
@@ -57,7 +59,7 @@ def _train_step_seconds(model_kind: str, tok: Any, batch: dict[str, Any]) -> flo
     times = []
     for _ in range(2):
         t0 = time.perf_counter()
-        loss, _ = task._loss(batch)
+        loss, _ = task.loss(batch)
         loss.backward()
         opt.step()
         opt.zero_grad()
@@ -87,10 +89,9 @@ def run(quick: bool = False) -> BenchResult:
         source = SyntheticCells("train", num_images=8, size=size)
         tok = create_tokenizer(scheme, mask_size=s, num_classes=2)
         cfg = WindowConfig(patch_size=patch)
-        with_tok = WindowDataset(source, tok, cfg, train=True, tokenize=True)
-        without = WindowDataset(source, tok, cfg, train=True, tokenize=False)
+        windows = WindowDataset(source, cfg, train=True, mask_size=(s, s))
         batch_size = 8
-        items = [without[k] for k in range(batch_size)]
+        items = [windows[k] for k in range(batch_size)]
         inputs = [
             (it["mask"].numpy(), it["instances"].numpy()) if tok.instance_aware else it["mask"].numpy() for it in items
         ]
@@ -100,8 +101,8 @@ def run(quick: bool = False) -> BenchResult:
 
         timings = time_interleaved(
             {
-                "with": _batch_fn(with_tok, tok, batch_size),
-                "without": _batch_fn(without, tok, batch_size),
+                "with": _batch_fn(windows, tok, batch_size),
+                "without": _batch_fn(windows, None, batch_size),
                 "tokenize": tokenize_batch,
             },
             repeat=3 if quick else 7,
@@ -109,7 +110,7 @@ def run(quick: bool = False) -> BenchResult:
         )
         t_with, t_without = timings["with"].min_s, timings["without"].min_s
         tokenize_s = timings["tokenize"].min_s
-        batch = collate_windows([with_tok[k] for k in range(batch_size)], tok)
+        batch = collate_tokens(items, tok)
         mean_len = float(batch["lengths"].float().mean())
         step_s = float("nan")
         if model_kind is not None and not (quick and model_kind == "paper"):
