@@ -21,7 +21,7 @@ CHILD = r"""
 import json, sys, time, torch
 from rleseg.models.pix2seq import ModelConfig, Pix2SeqModel
 from rleseg.tokenizers import create_tokenizer
-from rleseg.training.task import weighted_token_loss
+from rleseg.segmenters.pix2seq import weighted_token_loss
 L, dev = int(sys.argv[1]), sys.argv[2]
 torch.manual_seed(0)
 tok = create_tokenizer("lac", mask_size=80, num_classes=2)

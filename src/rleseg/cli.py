@@ -6,6 +6,8 @@
 ``rleseg predict CKPT IN``  full-size masks, instance masks and colour overlays for images and videos.
 ``rleseg evaluate CKPT DATA --out DIR`` predicts a dataset, scores it, writes metrics.json and report.html;
                            ``--pred DIR --gt DIR`` scores masks already on disk (PQ with instances).
+``rleseg compare A.yaml B.ckpt --data DIR --out OUT`` trains configs / takes checkpoints, evaluates all on one
+                           split: comparison.json, comparison.html and a table of relative changes (Table 2).
 ``rleseg demo``            trains on synthetic cells, evaluates on held-out images, writes results/demo;
                            ``--video``: a video model on synthetic cell videos (results/demo-video);
                            ``--tokenizers``: tokenizes synthetic masks with every scheme, checks the round trip.
@@ -505,6 +507,58 @@ def evaluate(
     with _user_errors():
         result = evaluate_cmd.evaluate_folders(pred, gt, out, classes=classes)
     raise typer.Exit(1 if result.problems else 0)
+
+
+# ----- rleseg compare -----------------------------------------------------------------------------------
+@app.command()
+def compare(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="CONFIG_OR_CKPT...",
+            help="YAML configs (trained on --data) and .ckpt checkpoints (evaluated as they are).",
+            show_default=False,
+        ),
+    ],
+    data: Annotated[Path, typer.Option("--data", help="Dataset folder (train/val/test splits).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for runs/, eval/, comparison.json and .html.")],
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", help="Training budget of every config (default: each its own).")
+    ] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Split to evaluate (default: test/ if there).")] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Model name relative changes are against (default: first).")
+    ] = None,
+    names: Annotated[
+        list[str] | None, typer.Option("--name", help="A name per input, in order (default: file stems).")
+    ] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="key=value override for every config (repeatable).")
+    ] = None,
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto: training and prediction.")] = "cpu",
+    images: Annotated[int, typer.Option("--images", min=0, help="Images side by side in the HTML, worst first.")] = 12,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier comparison in --out.")] = False,
+) -> None:
+    """Train configs (or take checkpoints) on one dataset under one budget, evaluate all on one split, and
+    write OUT/comparison.json, OUT/comparison.html and a table with relative changes (paper Table 2).
+    Exit status 1 when any sample could not be scored."""
+    from rleseg.commands import compare as compare_cmd
+
+    with _user_errors():
+        done = compare_cmd.compare(
+            inputs,
+            data,
+            out,
+            names=names,
+            overrides=overrides or [],
+            minutes=minutes,
+            split=split,
+            reference=reference,
+            device=device,
+            images=images,
+            overwrite=overwrite,
+        )
+    raise typer.Exit(1 if done.problems else 0)
 
 
 # ----- rleseg demo --------------------------------------------------------------------------------------
