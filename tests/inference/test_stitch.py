@@ -55,3 +55,26 @@ def test_clip_windows_merge_over_time() -> None:
     for t in (0, 2, 3):
         merger.add(full[t : t + 2], 0, 0, t)
     assert np.array_equal(merger.result(), full)
+
+
+def test_average_merges_by_mean_probability_and_labels_alone_vote() -> None:
+    merger = WindowMerger((2, 3), num_classes=2, rule="average")
+    left = np.zeros((3, 2, 2), np.float32)
+    left[1] = 0.6  # class 1 at 0.6, class 2 at 0.4 everywhere in the left window
+    left[2] = 0.4
+    right = np.zeros((3, 2, 2), np.float32)
+    right[2] = 0.9  # class 2 at 0.9, class 1 at 0.1 in the right window
+    right[1] = 0.1
+    merger.add(left.argmax(0), 0, 0, probs=left)
+    merger.add(right.argmax(0), 0, 1, probs=right)
+    # column 1 is covered by both: mean class 1 = 0.35, class 2 = 0.65 -> 2; a vote would be a tie (1 wins)
+    assert merger.result().tolist() == [[1, 2, 2], [1, 2, 2]]
+    labels_only = WindowMerger((2, 3), num_classes=2, rule="average")
+    voting = WindowMerger((2, 3), num_classes=2, rule="vote")
+    for m in (labels_only, voting):
+        m.add(np.array([[1, 1], [2, 2]]), 0, 0)
+        m.add(np.array([[2, 0], [2, 0]]), 0, 1)
+        m.add(np.array([[2, 0], [1, 0]]), 0, 1)
+    assert np.array_equal(labels_only.result(), voting.result())
+    with pytest.raises(ValueError, match="window probabilities must be"):
+        merger.add(np.zeros((2, 2), np.int64), 0, 0, probs=np.zeros((2, 2, 2), np.float32))

@@ -60,7 +60,8 @@ class WindowMerger:
                     raise ValueError(
                         f"window probabilities must be {(self.num_classes + 1, *labels.shape)}, got {probs.shape}"
                     )
-                self.sums[(slice(None), *region)] += probs[(slice(None), *(slice(0, n) for n in patch.shape))]
+                crop = (slice(None),) + tuple(slice(0, n) for n in patch.shape)  # probs of the pasted part
+                self.sums[(slice(None),) + region] += probs[crop]
             current[...] = np.maximum(current, 0)
         elif self.rule == "vote":
             np.add.at(self.votes, (patch, *np.indices(patch.shape) + _offsets(region)), 1)
