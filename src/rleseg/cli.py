@@ -515,7 +515,7 @@ def compare(
     inputs: Annotated[
         list[Path],
         typer.Argument(
-            metavar="CONFIG_OR_CKPT...",
+            metavar="CONFIG_OR_CKPT",
             help="YAML configs (trained on --data) and .ckpt checkpoints (evaluated as they are).",
             show_default=False,
         ),
