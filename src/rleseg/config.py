@@ -82,7 +82,9 @@ class TrainSection:
     """Optimisation and the Lightning trainer (accelerator, devices, strategy, precision).
 
     ``max_time_minutes``: a wall-clock budget that ends training (``max_epochs`` is then ignored, ``max_steps``
-    still applies) and to which the learning-rate decay is fitted.
+    still applies) and to which the learning-rate decay is fitted. ``val_every_n_steps``: validate (and save
+    ``last.ckpt``) every N optimizer steps instead of every ``val_every_n_epochs`` epochs: for small datasets,
+    where an epoch is a handful of steps and validating each few epochs would cost more than training.
 
     ``resume``: a checkpoint (e.g. ``<out_dir>/checkpoints/last.ckpt``) to continue training from.
     """
@@ -101,6 +103,7 @@ class TrainSection:
     strategy: str = "auto"
     num_nodes: int = 1
     val_every_n_epochs: int = 1
+    val_every_n_steps: int | None = None
     val_max_batches: int | None = None
     log_every_n_steps: int = 10
     seed: int = 0

@@ -137,10 +137,14 @@ def build_trainer(cfg: Config, out_dir: Path, *, extra_callbacks: list[Any] | No
     precision = t.precision
     if precision == "auto":
         precision = "bf16-mixed" if torch.cuda.is_available() else "32-true"
+    ckpt_dir = out_dir / "checkpoints"
+    if t.val_every_n_steps:  # last.ckpt every N steps (an epoch of a small dataset is a few steps)
+        last = ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=t.val_every_n_steps)
+    else:  # last.ckpt: the latest state after every epoch, whatever the metrics did (for resuming)
+        last = ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, save_on_train_epoch_end=True)
     callbacks: list[Any] = [
-        ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", monitor="val/dice", mode="max"),
-        # last.ckpt: the latest state after every epoch, whatever the metrics did (for resuming)
-        ModelCheckpoint(dirpath=out_dir / "checkpoints", save_last=True, save_top_k=0, save_on_train_epoch_end=True),
+        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/dice", mode="max"),
+        last,
         LearningRateMonitor(logging_interval="step"),
     ]
     if t.progress:
@@ -159,7 +163,8 @@ def build_trainer(cfg: Config, out_dir: Path, *, extra_callbacks: list[Any] | No
         num_nodes=t.num_nodes,
         precision=precision,  # type: ignore[arg-type]
         gradient_clip_val=t.grad_clip,
-        check_val_every_n_epoch=t.val_every_n_epochs,
+        check_val_every_n_epoch=None if t.val_every_n_steps else t.val_every_n_epochs,
+        val_check_interval=t.val_every_n_steps,
         log_every_n_steps=t.log_every_n_steps,
         reload_dataloaders_every_n_epochs=1,
         default_root_dir=str(out_dir),
