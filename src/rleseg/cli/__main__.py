@@ -1,0 +1,5 @@
+"""``python -m rleseg.cli``: the ``rleseg`` command."""
+
+from rleseg.cli import main
+
+main()
