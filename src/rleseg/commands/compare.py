@@ -366,7 +366,7 @@ def _read_prediction(eval_dir: Path, name: str, sample: Any) -> np.ndarray | Non
 def side_by_side(source: Any, models: list[dict[str, Any]], num_classes: int, keep: int) -> SideBySide:
     """Every sample of ``source`` scored against each model's masks in its ``eval_dir`` (as named by
     ``evaluate_checkpoint``); unreadable samples are left out (the evaluations reported them)."""
-    from rleseg.commands.evaluate_checkpoint import _safe
+    from rleseg.commands.evaluate_checkpoint import safe_name
 
     side = SideBySide([m["name"] for m in models], num_classes, keep)
     for index in progress(range(len(source)), f"comparing {len(source)} samples side by side"):
@@ -374,7 +374,7 @@ def side_by_side(source: Any, models: list[dict[str, Any]], num_classes: int, ke
             sample = source[index]
         except (OSError, ValueError):
             continue
-        name = _safe(sample.name)
+        name = safe_name(sample.name)
         preds = [_read_prediction(Path(m["eval_dir"]), name, sample) for m in models]
         side.add(name, sample.image, sample.mask, preds)
     return side

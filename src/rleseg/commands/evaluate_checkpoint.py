@@ -104,7 +104,7 @@ def check_outputs(out: Path, overwrite: bool) -> None:
                 picture.unlink()
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
     """A sample name as a file name (path separators replaced)."""
     return name.replace("/", "_").replace("\\", "_") or "unnamed"
 
@@ -244,7 +244,7 @@ def evaluate_checkpoint(
         except ValueError as err:  # e.g. a sample the predictor cannot take; name it and go on
             problems.append(f"{sample.name}: cannot predict: {err}")
             continue
-        name = _safe(sample.name)
+        name = safe_name(sample.name)
         _write_masks(out, name, pred)
         if overlays:
             _write_overlays(out, name, sample, pred, c)
