@@ -20,7 +20,8 @@ class SmpConfig:
     ``encoder_depth``: encoder stages used (3..5); windows are padded to a multiple of the encoder's output
     stride (``2 ** encoder_depth``, 16 at most for ``deeplabv3plus``). ``decoder_channels``: width of the
     decoder (smp's default 256): ``unet``/``unetplusplus`` stages get ``c, c/2, c/4, ...`` (at least 8),
-    ``fpn`` pyramid ``c`` and segmentation ``c/2`` channels (a multiple of 32, at least 32), ``deeplabv3plus`` and ``segformer`` ``c``.
+    ``fpn`` pyramid ``c`` and segmentation ``c/2`` channels (a multiple of 32, at least 32), ``deeplabv3plus``
+    and ``segformer`` ``c``.
     ``ce_weight`` / ``dice_weight``: weights of the two losses (either may be 0, not both).
     ``class_weight``: cross-entropy class weights: ``"none"``, ``"sqrt-inverse"`` (1/sqrt of each class's
     pixel frequency among the training windows seen so far, normalised to mean 1 over the classes seen) or
