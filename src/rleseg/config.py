@@ -81,15 +81,17 @@ class DataSection:
 class TrainSection:
     """Optimisation and the Lightning trainer (accelerator, devices, strategy, precision).
 
-    ``max_time_minutes``: a wall-clock budget that ends training (``max_epochs`` is then ignored, ``max_steps``
-    still applies) and to which the learning-rate decay is fitted. ``val_every_n_steps``: validate (and save
-    ``last.ckpt``) every N optimizer steps instead of every ``val_every_n_epochs`` epochs: for small datasets,
-    where an epoch is a handful of steps and validating each few epochs would cost more than training.
+    ``max_time_minutes``: a wall-clock budget that ends training and to which the learning-rate decay is
+    fitted. ``max_epochs``: None (the default) sets no epoch limit under a time budget (so a small dataset
+    trains for the whole budget) and 100 epochs without one; a number is always a limit, like ``max_steps``.
+    ``val_every_n_steps``: validate (and save ``last.ckpt``) every N optimizer steps instead of every
+    ``val_every_n_epochs`` epochs: for small datasets, where an epoch is a handful of steps and validating
+    each few epochs would cost more than training.
 
     ``resume``: a checkpoint (e.g. ``<out_dir>/checkpoints/last.ckpt``) to continue training from.
     """
 
-    max_epochs: int = 100
+    max_epochs: int | None = None
     max_steps: int = -1
     max_time_minutes: float | None = None
     lr: float = 3e-4
@@ -110,6 +112,12 @@ class TrainSection:
     out_dir: str = "runs/default"
     progress: bool = True
     resume: str | None = None
+
+    def epoch_limit(self) -> int:
+        """The epoch limit in force: ``max_epochs``, else none (-1) under a time budget, else 100."""
+        if self.max_epochs is not None:
+            return self.max_epochs
+        return -1 if self.max_time_minutes else 100
 
 
 @dataclass

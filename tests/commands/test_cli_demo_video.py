@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from PIL import Image
+from tests.cli_helpers import TINY_RUN
 from typer.testing import CliRunner
 
 from rleseg.cli import app
-from tests.cli_helpers import TINY_RUN
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from tests.cli_helpers import TINY_RUN
 from typer.testing import CliRunner
 
 from rleseg.cli import app
 from rleseg.commands.evaluate_report import CURVES_MODULE, training_curves
 from rleseg.metrics import REPORT_KEYS
-from tests.cli_helpers import TINY_RUN
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -28,7 +28,7 @@ TINY = [
     "train.val_every_n_epochs=5",  # no validation: only last.ckpt is needed
     "data.synthetic_counts=[2,1,2]",
 ]
-DEMO = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
+DEMO = Path(__file__).resolve().parents[2] / "configs" / "demo.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from tests.commands.test_cli_predict_video import save_checkpoint
 from typer.testing import CliRunner
 
 from rleseg.cli import app
-from tests.test_cli_predict_video import save_checkpoint
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
+from tests.cli_helpers import TINY_RUN
 from typer.testing import CliRunner
 
 from rleseg.cli import app
 from rleseg.metrics import REPORT_KEYS
-from tests.cli_helpers import TINY_RUN
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -24,7 +24,7 @@ TINY = [
     "train.val_every_n_epochs=1",
     "data.synthetic_counts=[4,2,2]",
 ]
-DEMO = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
+DEMO = Path(__file__).resolve().parents[2] / "configs" / "demo.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,11 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_train_writes_config_and_checkpoints(run_dir: Path) -> None:
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert saved["model"]["family"] == "pix2seq" and saved["model"]["pix2seq"]["dim"] == 32 and saved["data"]["synthetic_counts"] == [4, 2, 2]
+    assert (
+        saved["model"]["family"] == "pix2seq"
+        and saved["model"]["pix2seq"]["dim"] == 32
+        and saved["data"]["synthetic_counts"] == [4, 2, 2]
+    )
     assert saved["train"]["out_dir"] == str(run_dir) and saved["train"]["resume"] is None
     assert (run_dir / "checkpoints" / "best.ckpt").is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file()
 

@@ -13,7 +13,7 @@ from rleseg.cli import app
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
-TINY_RUN = Path(__file__).parent / "report" / "data" / "tiny-run"
+TINY_RUN = Path(__file__).parents[1] / "report" / "data" / "tiny-run"
 
 
 def _viz(*args: str) -> tuple[int, str]:

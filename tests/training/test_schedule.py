@@ -57,11 +57,12 @@ def test_fitting_never_ends_the_warmup_before_the_current_step() -> None:
     assert f.total == 61 and f(61) == 0.0
 
 
-def test_a_time_budget_ends_training_whatever_max_epochs_says(tmp_path: Path) -> None:
-    """A small dataset under a time budget trains until the budget ends (not max_epochs), lr decaying to ~0."""
+def test_a_time_budget_ends_training_when_no_epoch_limit_is_set(tmp_path: Path) -> None:
+    """A small dataset under a time budget trains until the budget ends (no default epoch limit), lr decaying to
+    ~0; an explicit max_epochs still limits it."""
     import time
 
-    cfg = tiny_config(tmp_path, max_epochs=1, max_time_minutes=0.08, val_every_n_epochs=1000, warmup_fraction=0.1)
+    cfg = tiny_config(tmp_path, max_time_minutes=0.08, val_every_n_epochs=1000, warmup_fraction=0.1)
     source = squares(2)
     model = Pix2SeqSegmenter.create(cfg, list(source.classes))
     trainer = build_trainer(cfg, tmp_path)
@@ -72,3 +73,7 @@ def test_a_time_budget_ends_training_whatever_max_epochs_says(tmp_path: Path) ->
     (scheduler,) = trainer.lr_scheduler_configs
     last_lr = scheduler.scheduler.get_last_lr()[0]
     assert last_lr < 0.25 * cfg.train.lr, "the decay is fitted to the budget"
+    cfg.train.max_epochs = 2
+    limited = build_trainer(cfg, tmp_path / "limited")
+    limited.fit(model, build_datamodule(cfg, model, {"train": source}))
+    assert limited.current_epoch == 2 and limited.global_step == 2

@@ -6,10 +6,10 @@ import csv
 from pathlib import Path
 
 import torch
+from tests.training.training_helpers import squares, tiny_config
 
 from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
 from rleseg.training.build import build_datamodule, build_trainer
-from tests.training.training_helpers import squares, tiny_config
 
 
 def test_validation_runs_every_n_steps_whatever_the_epoch_length(tmp_path: Path) -> None:

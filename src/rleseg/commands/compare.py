@@ -198,7 +198,7 @@ def _train(c: Candidate, position: str, overwrite: bool, con: Console) -> tuple[
     ]
     con.print(
         f"{position} training [bold]{escape(c.name)}[/bold] ({escape(model_label(cfg))}, {escape(str(c.path))}) "
-        f"for up to {', '.join(x for x in limits if x) or f'{t.max_epochs} epochs'} -> {escape(t.out_dir)}",
+        f"for up to {', '.join(x for x in limits if x) or f'{t.epoch_limit()} epochs'} -> {escape(t.out_dir)}",
         soft_wrap=True,
     )
     result = train_cmd.fit(cfg, overwrite=overwrite)

@@ -88,10 +88,15 @@ def test_split(cfg: Config) -> Any:
 
 def train_demo(cfg: Config, console: Console, what: str = "") -> Path:
     """Train ``cfg`` (replacing its run folder); the best checkpoint (the last when validation never ran)."""
-    budget = f"{cfg.train.max_time_minutes:g} min" if cfg.train.max_time_minutes else "no time limit"
+    t = cfg.train
+    limits = [f"{t.max_time_minutes:g} min" if t.max_time_minutes else ""]
+    limits += [
+        f"{t.epoch_limit()} epochs" if t.epoch_limit() > 0 else "",
+        f"{t.max_steps} steps" if t.max_steps > 0 else "",
+    ]
     console.print(
         f"[bold]rleseg demo[/bold]{what}: training {escape(model_label(cfg))} on {escape(cfg.data.source)} for up to "
-        f"{cfg.train.max_epochs} epochs ({budget}); run folder {escape(cfg.train.out_dir)}"
+        f"{', '.join(x for x in limits if x) or 'no limit'}; run folder {escape(cfg.train.out_dir)}"
     )
     result = train_cmd.fit(cfg, overwrite=True)
     train_cmd.print_result(result, console)

@@ -64,6 +64,8 @@ def build_tokenizer(cfg: Config, num_classes: int) -> Tokenizer:
 class Pix2SeqSegmenter(Segmenter):
     """A :class:`~rleseg.models.Pix2SeqModel` (or its multi-headed variant) for one tokenizer."""
 
+    family = "pix2seq"
+
     def __init__(
         self, config: dict[str, Any], tokenizer: dict[str, Any], class_names: list[str], vocab: dict[str, Any]
     ) -> None:

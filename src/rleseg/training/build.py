@@ -154,7 +154,7 @@ def build_trainer(cfg: Config, out_dir: Path, *, extra_callbacks: list[Any] | No
     callbacks += extra_callbacks or []
     devices: Any = t.devices if t.devices == "auto" else int(t.devices)
     return L.Trainer(
-        max_epochs=-1 if t.max_time_minutes else t.max_epochs,  # a time budget is what ends training
+        max_epochs=t.epoch_limit(),  # with a time budget and no max_epochs, the budget ends training
         max_steps=t.max_steps,
         max_time=timedelta(minutes=t.max_time_minutes) if t.max_time_minutes else None,
         accelerator=t.accelerator,
