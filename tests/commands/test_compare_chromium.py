@@ -8,14 +8,13 @@ test-all`` installs it from Debian's packages when it can).
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 from PIL import Image
+from tests.chromium_helpers import CHROMIUM, HEADER_BLUE, SKIP_REASON, chromium, page_errors
 from tests.cli_helpers import TINY_RUN
 from typer.testing import CliRunner
 
@@ -23,20 +22,6 @@ from rleseg.cli import app
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--window-size=1280,2000",
-]
-HEADER_BLUE = (230, 237, 247)  # thead background of the tables (report/style.py: --head)
 DEMO = Path(__file__).resolve().parents[2] / "configs" / "demo.yaml"
 TINY = [*TINY_RUN, "tokenizer.max_len=64", "data.batch_size=2", "train.max_steps=3", "train.val_every_n_epochs=10"]
 runner = CliRunner()
@@ -46,7 +31,7 @@ runner = CliRunner()
 def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """comparison.html of two tiny token models (lac, multiclass) on four 64-pixel test images."""
     if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (`apt-get install chromium`, or `make test-all` as root)")
+        pytest.skip(SKIP_REASON)
     root = tmp_path_factory.mktemp("compare")
     data = root / "cells"
     res = runner.invoke(app, ["data", "synth", "--out", str(data), "--size", "64", "--counts", "4,1,4"])
@@ -61,12 +46,6 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "out" / "comparison.html"
 
 
-def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
-    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
-
-
 def test_chromium_opens_the_page_without_errors(page: Path, tmp_path: Path) -> None:
     res = chromium("--enable-logging=stderr", "--v=0", "--dump-dom", page.resolve().as_uri(), profile=tmp_path / "p")
     assert res.returncode == 0, res.stderr[-2000:]
@@ -76,13 +55,8 @@ def test_chromium_opens_the_page_without_errors(page: Path, tmp_path: Path) -> N
     assert len(re.findall(r'<div class="case-row"', dom)) == 4
     embedded = re.findall(r'<img [^>]*src="data:image/png;base64,', dom)
     assert len(embedded) == len(re.findall(r"<img ", dom)) == 4 * (2 + 2), "image, truth, two models: embedded"
-    page_errors = [
-        line
-        for line in res.stderr.splitlines()
-        if ("CONSOLE" in line or "Uncaught" in line or "net::ERR" in line or "Failed to load" in line)
-        or ("ERROR" in line and page.name in line)
-    ]
-    assert not page_errors, page_errors
+    errors = page_errors(res.stderr, page)
+    assert not errors, errors
 
 
 def test_screenshot_shows_the_tables_and_the_overlays(page: Path, tmp_path: Path) -> None:

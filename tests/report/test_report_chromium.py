@@ -8,33 +8,18 @@ from Debian's packages when it can).
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from tests.chromium_helpers import CHROMIUM, HEADER_BLUE, SKIP_REASON, chromium, page_errors
 from typer.testing import CliRunner
 
 from rleseg.cli import app
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--window-size=1280,2000",
-]
-HEADER_BLUE = (230, 237, 247)  # thead background of the metrics table (report/style.py: --head)
 runner = CliRunner()
 
 
@@ -42,7 +27,7 @@ runner = CliRunner()
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A report of four synthetic test images scored against damaged copies of their own masks."""
     if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (`apt-get install chromium`, or `make test-all` as root)")
+        pytest.skip(SKIP_REASON)
     root = tmp_path_factory.mktemp("report")
     data = root / "cells"
     res = runner.invoke(app, ["data", "synth", "--out", str(data), "--size", "96", "--counts", "1,1,4"])
@@ -59,12 +44,6 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "report.html"
 
 
-def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
-    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
-
-
 def test_chromium_opens_the_report_without_errors(report: Path, tmp_path: Path) -> None:
     url = report.resolve().as_uri()
     res = chromium("--enable-logging=stderr", "--v=0", "--dump-dom", url, profile=tmp_path / "profile")
@@ -76,13 +55,8 @@ def test_chromium_opens_the_report_without_errors(report: Path, tmp_path: Path) 
     embedded = re.findall(r'<img [^>]*src="data:image/png;base64,', dom)
     assert len(embedded) == len(re.findall(r"<img ", dom)) == 4 + 2, "strips, bars, confusion: all embedded"
     assert "http://" not in dom and "https://" not in dom, "nothing to fetch"
-    page_errors = [
-        line
-        for line in res.stderr.splitlines()
-        if ("CONSOLE" in line or "Uncaught" in line or "net::ERR" in line or "Failed to load" in line)
-        or ("ERROR" in line and report.name in line)
-    ]
-    assert not page_errors, page_errors
+    errors = page_errors(res.stderr, report)
+    assert not errors, errors
 
 
 def test_screenshot_shows_the_table_and_the_overlays(report: Path, tmp_path: Path) -> None:
