@@ -114,6 +114,19 @@ def build_datamodule(cfg: Config, segmenter: Segmenter, sources: dict[str, Segme
     )
 
 
+class EpochProgressBar(RichProgressBar):
+    """Lightning's rich progress bar, saying ``Epoch N`` (not ``Epoch N/-2``) when no epoch limit is set (a
+    time budget ends training)."""
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        description = super()._get_train_description(current_epoch)
+        if self.trainer.max_epochs in (None, -1):
+            description = description.replace(
+                f"Epoch {current_epoch}/{(self.trainer.max_epochs or 0) - 1}", f"Epoch {current_epoch}"
+            )
+        return description
+
+
 class _DropLightningAdverts(logging.Filter):
     """Drops Lightning's advert for its cloud logger; every other message passes."""
 
@@ -148,7 +161,7 @@ def build_trainer(cfg: Config, out_dir: Path, *, extra_callbacks: list[Any] | No
         LearningRateMonitor(logging_interval="step"),
     ]
     if t.progress:
-        callbacks.append(RichProgressBar(leave=True))
+        callbacks.append(EpochProgressBar(leave=True))
     if t.max_time_minutes:
         callbacks.append(FitScheduleToTime(t.max_time_minutes))
     callbacks += extra_callbacks or []
