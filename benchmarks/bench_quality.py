@@ -59,7 +59,7 @@ def _compare(data: Path, out: Path, minutes: float) -> dict[str, Any]:
         overwrite=True,
         console=Console(quiet=True),
     )
-    return done.result
+    return done.report
 
 
 def run(quick: bool = False) -> BenchResult:
