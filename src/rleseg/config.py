@@ -155,13 +155,18 @@ class ModelSection:
     def section(self, family: str | None = None) -> Any:
         """The config dataclass of ``family`` (default: the selected one)."""
         name = family or self.family
-        if hasattr(self, name) and name != "plugins" and name != "family":
+        if name in self.builtin_sections():
             return getattr(self, name)
         if name not in self.plugins:
             from rleseg.segmenters.registry import family_config_class
 
             self.plugins[name] = family_config_class(name)()
         return self.plugins[name]
+
+    @classmethod
+    def builtin_sections(cls) -> tuple[str, ...]:
+        """The families whose sections are fields of this class (``pix2seq``, ``smp``)."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("family", "plugins"))
 
     @classmethod
     def from_tree(cls, data: dict[str, Any], where: str = "model") -> ModelSection:
@@ -178,7 +183,7 @@ class ModelSection:
         if family not in list_families():
             raise ValueError(f"config {where}.family: unknown model family {family!r}; known: {list_families()}")
         out = cls(family=family)
-        own = {f.name for f in dataclasses.fields(cls)} - {"family", "plugins"}
+        own = cls.builtin_sections()
         for key, value in data.items():
             if key not in list_families():
                 known = sorted({"family", *list_families()})
@@ -194,7 +199,7 @@ class ModelSection:
 
     def to_dict(self) -> dict[str, Any]:
         """Nested plain dict with the plugin sections beside the built-in ones."""
-        tree = {"family": self.family, "pix2seq": asdict(self.pix2seq), "smp": asdict(self.smp)}
+        tree = {"family": self.family, **{name: asdict(getattr(self, name)) for name in self.builtin_sections()}}
         tree.update({name: asdict(section) for name, section in self.plugins.items()})
         return tree
 

@@ -32,6 +32,15 @@ def stack_windows(items: list[dict[str, Any]]) -> dict[str, Any]:
     return batch
 
 
+def check_class_count(sources: list[SegmentationSource | None], num_classes: int, model: str) -> None:
+    """ValueError when a source has more foreground classes than the model's ``num_classes``; ``model``
+    ends the message, e.g. ``"tokenizer lac was built for num_classes=2"``."""
+    for source in sources:
+        if source is not None and len(source.classes) - 1 > num_classes:
+            names = list(source.classes)[1:]
+            raise ValueError(f"dataset has {len(names)} classes {names}, {model}")
+
+
 class RLESegDataModule(L.LightningDataModule):
     """Train/val/test windows of any :class:`SegmentationSource`, batched with ``collate``.
 

@@ -149,7 +149,8 @@ class WindowDataset(Dataset):
 
     def __getitem__(self, j: int) -> dict[str, Any]:
         win = self.window_sample(j)
-        mask = self.to_mask_size(win.mask).astype(np.int64)
+        full = win.mask.astype(np.int64)
+        mask = self.to_mask_size(full)  # the same array when the labels stay at P
         inst = np.zeros_like(mask) if win.instances is None else self.to_mask_size(win.instances).astype(np.int64)
         image = torch.from_numpy(win.image)
         image = image.permute(0, 3, 1, 2) if win.is_video else image.permute(2, 0, 1)
@@ -157,7 +158,7 @@ class WindowDataset(Dataset):
             "image": image.contiguous(),
             "mask": torch.from_numpy(mask),
             "instances": torch.from_numpy(inst),
-            "mask_full": torch.from_numpy(win.mask.astype(np.int64)),
+            "mask_full": torch.from_numpy(full),
             "name": win.name,
             "window_key": (self.seed, self.epoch, j),
         }

@@ -15,7 +15,6 @@ then notes.
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from rleseg.atomic import atomic_path
 from rleseg.report.gallery import image_score, thumbnail
 from rleseg.report.html import esc, pct, png_data_uri
 from rleseg.report.overlay import overlay, palette
-from rleseg.report.style import CSS
+from rleseg.report.style import html_page
 
 # (key in a model's "values", column label, kind): kinds "score" (a fraction, shown in %), "count", "seconds"
 SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -384,11 +383,7 @@ def render_comparison(
     if notes:
         items = "".join(f"<li>{esc(n)}</li>" for n in notes)
         notes_html = f'<section id="notes" data-testid="notes"><h2>Notes</h2><ul>{items}</ul></section>'
-    stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{CSS}{PAGE_CSS}</style></head><body><main>"
+    body = (
         f'<header><h1>{esc(title)}</h1><dl class="facts">{_facts(comparison)}</dl></header>'
         f'<section id="summary"><h2>Summary</h2>{summary_html(comparison)}'
         '<p class="note">Scores in %; under each value its change relative to the reference, (model &minus; '
@@ -398,9 +393,9 @@ def render_comparison(
         "unknown. A model's name links to its own report.</p></section>"
         f'<section id="per-class"><h2>Per class</h2>{class_html(comparison)}</section>'
         f"{grid(comparison, rows, class_names)}{notes_html}"
-        f"<footer>Written by rleseg compare on {esc(stamp)}. comparison.json beside this file holds the exact "
-        "values.</footer></main></body></html>\n"
     )
+    footer = "Written by rleseg compare on {stamp}. comparison.json beside this file holds the exact values."
+    return html_page(title, body, footer, PAGE_CSS)
 
 
 def write_comparison(

@@ -10,7 +10,6 @@ curves (when given), the gallery of image | ground truth | prediction strips, wo
 from __future__ import annotations
 
 import base64
-import datetime as _dt
 import html
 import io
 import os
@@ -27,7 +26,7 @@ from rleseg.report import charts
 from rleseg.report.gallery import GalleryItem
 from rleseg.report.overlay import palette
 from rleseg.report.seqlen import LengthSummary, summarize_lengths
-from rleseg.report.style import CSS
+from rleseg.report.style import html_page
 
 
 @dataclass
@@ -282,19 +281,15 @@ def render_report(r: ReportInput) -> str:
     curves = ""
     if r.curves_png is not None:
         curves = f'<section id="curves"><h2>Training curves</h2>{_img(r.curves_png, "training curves")}</section>'
-    stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(r.title)}</title><style>{CSS}</style></head><body><main>"
+    body = (
         f"{_header(r)}"
         f'<div class="row"><section id="metrics"><h2>Metrics</h2>{metrics_table(m)}</section>'
         f'<section id="per-class"><h2>Per class</h2>{_charts(r)}</section></div>'
         f"{_gallery(r)}"
         f'<div class="row">{second}</div>{curves}{_problems(r)}'
-        f"<footer>Written by rleseg on {esc(stamp)}. metrics.json beside this file holds the exact values."
-        "</footer></main></body></html>\n"
     )
+    footer = "Written by rleseg on {stamp}. metrics.json beside this file holds the exact values."
+    return html_page(r.title, body, footer)
 
 
 def write_report(r: ReportInput, path: str | os.PathLike[str]) -> Path:

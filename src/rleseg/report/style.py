@@ -1,4 +1,10 @@
-"""The stylesheet of the HTML report, inlined in its ``<style>`` element (no external files, no scripts)."""
+"""The stylesheet of the HTML pages, inlined in their ``<style>`` element (no external files, no scripts), and
+the document around a page's body."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
 
 CSS = """
 :root { --ink: #1f2933; --muted: #616e7c; --line: #e4e7eb; --bg: #f5f7fa; --card: #ffffff;
@@ -53,3 +59,15 @@ ul.problems { margin: 0; padding-left: 18px; font-family: ui-monospace, "DejaVu 
               font-size: 12px; }
 footer { color: var(--muted); font-size: 12px; margin-top: 8px; }
 """
+
+
+def html_page(title: str, body: str, footer: str, extra_css: str = "") -> str:
+    """A whole HTML document: ``title`` and ``footer`` are plain text (escaped); ``{stamp}`` in ``footer`` becomes
+    the date and time; ``body`` is the HTML inside ``<main>``; ``extra_css`` follows the shared stylesheet."""
+    stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{CSS}{extra_css}</style></head><body><main>{body}"
+        f"<footer>{html.escape(footer.format(stamp=stamp))}</footer></main></body></html>\n"
+    )

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rleseg.data.datamodule import RLESegDataModule, stack_windows
+from rleseg.data.datamodule import RLESegDataModule, check_class_count, stack_windows
 from rleseg.data.sample import SegmentationSource
 from rleseg.data.weights import token_weights
 from rleseg.tokenizers.base import Tokenizer
@@ -63,13 +63,8 @@ def token_datamodule(
     """A DataModule of windows at ``tok``'s mask size (clips of its N frames for video schemes), batched with
     token targets (:func:`collate_tokens`; padded to ``tok.max_len`` with ``pad_to_max_len``, e.g. to measure
     memory at a given L). ``kwargs`` go to :class:`RLESegDataModule` (windows, batch sizes, workers, seed)."""
-    classes = [s for s in (train, val, test) if s is not None]
-    for source in classes:
-        if len(source.classes) - 1 > tok.num_classes:
-            raise ValueError(
-                f"dataset has {len(source.classes) - 1} classes {list(source.classes)[1:]}, tokenizer {tok.name} "
-                f"was built for num_classes={tok.num_classes}"
-            )
+    built_for = f"tokenizer {tok.name} was built for num_classes={tok.num_classes}"
+    check_class_count([train, val, test], tok.num_classes, built_for)
     collate = partial(
         collate_tokens,
         tok=tok,

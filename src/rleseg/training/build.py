@@ -14,7 +14,7 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, Ri
 from lightning.pytorch.loggers import CSVLogger
 
 from rleseg.config import Config
-from rleseg.data.datamodule import RLESegDataModule
+from rleseg.data.datamodule import RLESegDataModule, check_class_count
 from rleseg.data.frames import VideoFrames, is_video_source
 from rleseg.data.sample import SegmentationSource
 from rleseg.data.transforms import AugmentConfig
@@ -83,12 +83,8 @@ def build_datamodule(cfg: Config, segmenter: Segmenter, sources: dict[str, Segme
     """The DataModule with the config's windows, augmentation and batch settings, giving ``segmenter`` its
     clips or images at its label size, batched by its collate function."""
     spec = segmenter.spec
-    data_classes = len(sources["train"].classes) - 1 if sources.get("train") is not None else 0
-    if data_classes > spec.num_classes:
-        raise ValueError(
-            f"dataset has {data_classes} classes {list(sources['train'].classes)[1:]}, the model was built for "
-            f"{spec.num_classes} ({', '.join(spec.class_names[1:])})"
-        )
+    built_for = f"the model was built for {spec.num_classes} ({', '.join(spec.class_names[1:])})"
+    check_class_count([sources.get("train")], spec.num_classes, built_for)
     d = cfg.data
     windows = WindowConfig(
         image_size=d.image_size,
@@ -119,12 +115,9 @@ class EpochProgressBar(RichProgressBar):
     time budget ends training)."""
 
     def _get_train_description(self, current_epoch: int) -> str:
-        description = super()._get_train_description(current_epoch)
-        if self.trainer.max_epochs in (None, -1):
-            description = description.replace(
-                f"Epoch {current_epoch}/{(self.trainer.max_epochs or 0) - 1}", f"Epoch {current_epoch}"
-            )
-        return description
+        if self.trainer.max_epochs not in (None, -1):
+            return super()._get_train_description(current_epoch)
+        return f"{f'Epoch {current_epoch}':{len(self.validation_description)}}"  # padded like Lightning's
 
 
 class _DropLightningAdverts(logging.Filter):
