@@ -58,7 +58,16 @@ def predict(
         ),
     ] = None,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:1 ...")] = "cpu",
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 8,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="Windows per forward pass, across images and frames. Default: 256 frames for token models, "
+            "8 for per-pixel models.",
+            show_default=False,
+        ),
+    ] = None,
     frame_stride: Annotated[
         int | None,
         typer.Option(
@@ -156,7 +165,15 @@ def evaluate(
         ),
     ] = None,
     device: Annotated[str, typer.Option("--device", help="CKPT form: cpu, cuda, cuda:1 ...")] = "cpu",
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="CKPT form: windows per forward pass.")] = 8,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="CKPT form: windows per forward pass. Default: 256 frames for token models, 8 for per-pixel models.",
+            show_default=False,
+        ),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="CKPT form: evaluate only the first N samples.")
     ] = None,

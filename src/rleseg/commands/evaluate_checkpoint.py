@@ -159,7 +159,7 @@ def evaluate_checkpoint(
     merge: str | None = None,
     frame_stride: int | None = None,
     device: str = "cpu",
-    batch_size: int = 8,
+    batch_size: int | None = None,
     limit: int | None = None,
     overwrite: bool = False,
     gallery_size: int = 24,

@@ -45,7 +45,7 @@ def predict(
     stride: int | None = None,
     merge: str | None = None,
     device: str = "cpu",
-    batch_size: int = 8,
+    batch_size: int | None = None,
     frame_stride: int | None = None,
     cleanup: int | None = None,
     video: bool = False,

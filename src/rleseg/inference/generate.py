@@ -1,19 +1,23 @@
 """Batched autoregressive generation with a key/value cache, EOS stopping and constrained decoding.
 
-Every sequence stops at its EOS; once all have stopped, generation ends (no fixed L steps). With a grammar
+Every sequence stops at its EOS; once all have stopped, generation ends (no fixed L steps). Finished rows
+leave the batch: whenever a quarter of the rows still being computed have ended, the batch (encoder memory,
+key/value cache, grammar state, prefix) is compacted to the unfinished rows, so a batch of many windows
+costs about the sum of its sequence lengths, not its size times the longest. With a grammar
 (on by default) the logits of tokens the grammar forbids are masked out, so every sequence decodes with
 nothing dropped. Sampling: greedy, temperature, and nucleus (top-p; the paper uses 0.4).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 import torch
 
 from rleseg.models.multihead import MultiHeadPix2Seq
 from rleseg.models.pix2seq import Pix2SeqModel
-from rleseg.tokenizers.grammar import Grammar
+from rleseg.tokenizers.grammar import Grammar, GrammarState
 from rleseg.tokenizers.vocab import EOS, PAD, PROMPT
 
 
@@ -68,9 +72,10 @@ def generate(
     device = images.device
     memory = model.encode(images)
     state = grammar.init_state(b) if grammar is not None else None
-    cache = model.new_cache() if use_cache else None
+    cache: Any = model.new_cache() if use_cache else None
     prefix = torch.full((b, 1), PROMPT, dtype=torch.long, device=device)
     out = torch.full((b, max_len), PAD, dtype=torch.long, device=device)
+    rows = torch.arange(b, device=device)  # row of ``out`` of every row still computed
     done = torch.zeros(b, dtype=torch.bool, device=device)
     steps = 0
     for step in range(max_len):
@@ -86,15 +91,44 @@ def generate(
             logits[:, EOS] = float("inf")  # the budget ends: close every sequence
         nxt = choose_tokens(logits, sampling, generator)
         nxt = torch.where(done, torch.full_like(nxt, PAD), nxt)
-        out[:, step] = nxt
+        out[rows, step] = nxt
         if state is not None and grammar is not None:
             state = grammar.step(state, nxt)
         done |= (nxt == EOS) | (nxt == PAD)
         prefix = torch.cat([prefix, nxt[:, None]], dim=1)
         steps = step + 1
-        if stop_at_eos and bool(done.all()):
-            break
+        if stop_at_eos:
+            ended = int(done.sum())
+            if ended == len(rows):
+                break
+            if ended and ended * COMPACT_FRACTION >= len(rows):
+                keep = ~done
+                rows, done, prefix, memory = rows[keep], done[keep], prefix[keep], memory[keep]
+                cache = select_rows(cache, keep)
+                state = None if state is None else _select_state(state, keep)
     return out[:, :steps]
+
+
+COMPACT_FRACTION = 4  # compact the batch once 1 / COMPACT_FRACTION of its rows have ended
+
+_Tree = TypeVar("_Tree")
+
+
+def select_rows(tree: _Tree, keep: torch.Tensor) -> _Tree:
+    """Every tensor of a nested list / dict ``tree`` (a key/value cache) with only the rows ``keep`` ``(B,)``
+    bool of its first dimension; other leaves are returned as they are."""
+    if isinstance(tree, torch.Tensor):
+        return tree[keep]  # type: ignore[return-value]
+    if isinstance(tree, dict):
+        return {k: select_rows(v, keep) for k, v in tree.items()}  # type: ignore[return-value]
+    if isinstance(tree, list):
+        return [select_rows(v, keep) for v in tree]  # type: ignore[return-value]
+    return tree
+
+
+def _select_state(state: GrammarState, keep: torch.Tensor) -> GrammarState:
+    """The grammar state of the rows ``keep`` ``(B,)`` bool only."""
+    return GrammarState(**{f.name: getattr(state, f.name)[keep] for f in fields(state)})
 
 
 def sequence_lengths(tokens: torch.Tensor) -> torch.Tensor:

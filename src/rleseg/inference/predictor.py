@@ -6,43 +6,58 @@ brought back to P, merged into the full mask (vote, latest, max, min, or average
 resized back to the image's own size and, if asked, cleaned of small gaps. A video is cut the same way into
 clips of N frames every T frames (clip models), predicted frame by frame (image models), or streamed frame
 by frame with each window conditioned on its own previous prediction (streaming families).
+
+Windows are predicted in batches of ``batch_size`` that run across window, frame and image boundaries (one
+generation batch for many windows of many images: a token model's per-step cost is shared, and its finished
+sequences leave the batch). Only the images whose windows are in the current batch are held at full size,
+so memory stays bounded by the batch size and the largest image, whatever the number of images.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from rleseg.data.patches import crop_window, resize_sample, spatial_windows, temporal_windows
-from rleseg.data.sample import Sample
-from rleseg.inference.cleanup import close_gaps
-from rleseg.inference.stitch import MERGE_RULES, WindowMerger
+from rleseg.data.patches import temporal_windows
+from rleseg.inference.stitch import MERGE_RULES
+from rleseg.inference.window_job import JobSettings, Prediction, WindowJob
 from rleseg.segmenters.base import Segmenter
 from rleseg.segmenters.spec import WindowPrediction
-from rleseg.tokenizers.resolution import resize_nearest
+
+__all__ = ["Prediction", "Predictor", "default_batch_size", "resolve_device"]
+
+PIXEL_BATCH = 8  # windows per forward pass of per-pixel models (their activations are large)
+TOKEN_BATCH_FRAMES = 256  # frames per generation batch of token models (clips of N frames: 256 // N clips)
 
 
-@dataclass
-class Prediction:
-    """A full-size prediction: ``mask`` ``(H, W)`` (video ``(T, H, W)``) class ids, for instance-aware models
-    ``instances``, and ``token_lengths`` ``(num_windows,)``: for token models, the generated sequence length of
-    every window (EOS included) in the order the windows were predicted (empty for other families)."""
+def default_batch_size(segmenter: Segmenter) -> int:
+    """Windows per batch when none is given: large for token models (one generation step costs about the
+    same for 8 or 256 windows on a CPU, and finished windows leave the batch), small for per-pixel models."""
+    if segmenter.tokenizer is None:
+        return PIXEL_BATCH
+    return max(1, TOKEN_BATCH_FRAMES // (segmenter.spec.num_frames or 1))
 
-    mask: np.ndarray
-    instances: np.ndarray | None
-    token_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"``: the GPU when there is one, else the CPU; any other value as torch reads it."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
 
 
 class Predictor:
     """Runs a trained :class:`~rleseg.segmenters.base.Segmenter` over whole images and videos.
 
-    ``stride``: spatial window stride (default: the config's ``data.eval_stride``, else P); ``merge``: how
-    overlapping windows merge (``vote``, ``latest``, ``max``, ``min``, ``average``; default: the family's,
-    ``average`` of probabilities for per-pixel models, ``vote`` for token models); ``cleanup``: close
-    background gaps of up to this many pixels in the full-size masks (default: the config's
+    ``device``: ``auto`` (the GPU when present), ``cpu``, ``cuda`` ...; ``batch_size``: windows per
+    forward pass, across images (default: :func:`default_batch_size`); ``stride``: spatial window stride
+    (default: the config's ``data.eval_stride``, else P); ``merge``: how overlapping windows merge (``vote``,
+    ``latest``, ``max``, ``min``, ``average``; default: the family's, ``average`` of probabilities for
+    per-pixel models, ``vote`` for token models); ``cleanup``: close background gaps of up to this many
+    pixels in the full-size masks (default: the config's
     ``generation.cleanup``; 0: off).
     """
 
@@ -50,15 +65,17 @@ class Predictor:
         self,
         segmenter: Segmenter,
         *,
-        device: str | torch.device = "cpu",
-        batch_size: int = 8,
+        device: str | torch.device = "auto",
+        batch_size: int | None = None,
         stride: int | None = None,
         merge: str | None = None,
         cleanup: int | None = None,
     ) -> None:
-        self.segmenter = segmenter.to(device).eval()
-        self.device = torch.device(device)
-        self.batch_size = batch_size
+        self.device = resolve_device(device)
+        self.segmenter = segmenter.to(self.device).eval()
+        self.batch_size = batch_size or default_batch_size(segmenter)
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.cfg = segmenter.cfg
         self.spec = segmenter.spec
         self.stride = stride
@@ -106,9 +123,13 @@ class Predictor:
 
     def predict_image(self, image: np.ndarray) -> Prediction:
         """``(H, W, 3)`` uint8 image -> :class:`Prediction` at ``(H, W)``."""
-        if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected an (H, W, 3) uint8 image, got {image.dtype} {image.shape}")
-        return self._predict(image, None)
+        return next(self.predict_images([image]))
+
+    def predict_images(self, images: Iterable[np.ndarray]) -> Iterator[Prediction]:
+        """``(H, W, 3)`` uint8 images (of any sizes) -> their predictions, in order, each as soon as its last
+        window is predicted. Windows of consecutive images share batches; an image is read from ``images``
+        only when its windows are needed."""
+        return self._run_jobs(self._job(_checked_image(image), None) for image in images)
 
     def predict_video(self, frames: np.ndarray, frame_stride: int | None = None) -> Prediction:
         """``(T, H, W, 3)`` uint8 frames -> :class:`Prediction` with a ``(T, H, W)`` mask (and instances).
@@ -116,122 +137,119 @@ class Predictor:
         Clip models: clips of N frames start every ``frame_stride`` frames (default: the config's
         ``data.eval_frame_stride``, else N, no overlap; the last clip ends at the last frame), each clip is cut
         into spatial windows like an image, and overlaps are merged per pixel and frame with the merge rule.
-        Image models predict every frame on its own; streaming families condition every window on their own
-        prediction of it in the previous frame. ``frame_stride`` matters to clip models only.
+        Image models predict every frame on its own (windows of all frames share batches); streaming families
+        condition every window on their own prediction of it in the previous frame. ``frame_stride`` matters
+        to clip models only.
         """
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             raise ValueError(f"expected (T, H, W, 3) uint8 frames, got {frames.dtype} {frames.shape}")
         if not self.is_video:
-            return self._predict_frames(frames)
+            if self.spec.streaming:
+                return _stack_frames(self._stream(frames))
+            return _stack_frames(list(self.predict_images(frames)))
         n = self.num_frames
         stride = frame_stride or self.cfg.data.eval_frame_stride or n
         if stride > n:
             raise ValueError(f"frame stride {stride} is larger than the clip length N={n}; frames would be skipped")
-        return self._predict(frames, temporal_windows(frames.shape[0], n, stride))
+        return next(self._run_jobs([self._job(frames, temporal_windows(frames.shape[0], n, stride))]))
 
-    def _predict_frames(self, frames: np.ndarray) -> Prediction:
-        """Frame by frame; a streaming family gets each window's prediction in the previous frame (its
+    def _stream(self, frames: np.ndarray) -> list[Prediction]:
+        """Frame by frame; a streaming family gets each window batch's prediction in the previous frame (its
         instance ids are tracks: they are kept as the family wrote them)."""
         previous: list[WindowPrediction] | None = None
         parts: list[Prediction] = []
         for frame in frames:
-            if self.spec.streaming:
-                pred, previous = self._run(frame, None, previous=previous, keep=True)
-            else:
-                pred = self._predict(frame, None)
-            parts.append(pred)
-        instances = [p.instances for p in parts]
-        stacked = None if any(i is None for i in instances) else np.stack(instances)  # type: ignore[arg-type]
-        lengths = np.concatenate([p.token_lengths for p in parts]) if parts else np.zeros(0, np.int64)
-        return Prediction(np.stack([p.mask for p in parts]), stacked, lengths)
+            kept: list[WindowPrediction] = []
+            parts.append(next(self._run_jobs([self._job(frame, None)], previous=previous, kept=kept)))
+            previous = kept
+        return parts
 
-    def _predict(self, pixels: np.ndarray, clip_starts: list[int] | None) -> Prediction:
-        """:meth:`_run` without streaming state."""
-        return self._run(pixels, clip_starts)[0]
+    def _job(self, pixels: np.ndarray, clip_starts: list[int] | None) -> WindowJob:
+        """The windows of an image ``(H, W, 3)`` or of a video's clips ``(T, H, W, 3)``."""
+        d = self.cfg.data
+        settings = JobSettings(
+            image_size=d.image_size,
+            patch=d.patch_size,
+            stride=self.stride or d.eval_stride,
+            num_frames=self.num_frames,
+            num_classes=self.num_classes,
+            merge=self.merge,
+            instances=self.instance_aware,
+            offset_instances=not self.spec.streaming,
+            cleanup=int(self.cleanup),
+        )
+        return WindowJob(pixels, clip_starts, settings)
 
-    def _run(
+    def _run_jobs(
         self,
-        pixels: np.ndarray,
-        clip_starts: list[int] | None,
+        jobs: Iterable[WindowJob],
         *,
         previous: list[WindowPrediction] | None = None,
-        keep: bool = False,
-    ) -> tuple[Prediction, list[WindowPrediction]]:
-        """The one prediction path of images ``(H, W, 3)`` (``clip_starts`` None) and videos ``(T, H, W, 3)``
-        (clips of N frames from each start): resize to I, cut windows of P at the stride, predict them in
-        batches, merge at the resized size, resize back to the input's size and clean up (``cleanup``).
-        ``previous``: each window batch's prediction in the previous frame (streaming families); ``keep``:
-        return this call's window batch predictions too (else an empty list)."""
-        shape0 = pixels.shape[:-1]  # (H, W) or (T, H, W)
-        video = clip_starts is not None
-        dummy = Sample(pixels, np.zeros(shape0, np.int64), None, "video" if video else "input")
-        sample = resize_sample(dummy, self.cfg.data.image_size)
-        shape = sample.mask.shape
-        h, w = shape[-2:]
-        p = self.cfg.data.patch_size or max(h, w)
-        stride = self.stride or self.cfg.data.eval_stride or p
-        n = self.num_frames if video else None
-        windows = [(t, y, x) for t in (clip_starts or [0]) for y, x in spatial_windows(h, w, p, stride)]
-        merger = WindowMerger(shape, self.num_classes, self.merge)
-        instances = _InstanceCanvas(shape, offset=not self.spec.streaming) if self.instance_aware else None
-        lengths: list[np.ndarray] = []
-        kept: list[WindowPrediction] = []
-        for k, i in enumerate(range(0, len(windows), self.batch_size)):
-            chunk = windows[i : i + self.batch_size]
-            crops = [crop_window(sample, y, x, p, t, n).image for t, y, x in chunk]  # (P, P, 3) or (N, P, P, 3)
-            batch = torch.from_numpy(np.stack(crops)).movedim(-1, -3).contiguous()  # (B, [N,] 3, P, P)
-            out = self.predict_windows(batch, previous[k] if previous is not None else None)
-            if keep:
-                kept.append(out)
-            masks = out.masks.numpy()  # (B, [N,] h, w)
-            inst = None if out.instances is None else out.instances.numpy()
-            probs = out.extras.get("probs")
-            if "lengths" in out.extras:
-                lengths.append(out.extras["lengths"].numpy().astype(np.int64))
-            for j, (t, y, x) in enumerate(chunk):
-                prob = None if probs is None else _at_size(probs[j].float().numpy(), p)
-                merger.add(resize_nearest(masks[j], (p, p)), y, x, t, probs=prob)
-                if instances is not None and inst is not None:
-                    instances.paste(resize_nearest(inst[j], (p, p)), y, x, t)
-        mask = resize_nearest(merger.result(), shape0[-2:])
-        inst_full = None if instances is None else resize_nearest(instances.canvas, shape0[-2:])
-        if self.cleanup:
-            mask = close_gaps(mask, self.cleanup)
-            inst_full = None if inst_full is None else close_gaps(inst_full, self.cleanup)
-        return Prediction(mask, inst_full, np.concatenate(lengths) if lengths else np.zeros(0, np.int64)), kept
+        kept: list[WindowPrediction] | None = None,
+    ) -> Iterator[Prediction]:
+        """Predict the windows of ``jobs`` in order, ``batch_size`` at a time across jobs, and yield each job's
+        :class:`Prediction` once its last window is in. ``previous``: the k-th batch's prediction in the
+        previous frame (streaming, one job); ``kept``: a list that receives every batch's prediction."""
+        open_jobs: deque[WindowJob] = deque()
+        batch: list[tuple[WindowJob, int]] = []
+        k = 0
+        for job in jobs:
+            open_jobs.append(job)
+            for i in range(len(job)):
+                batch.append((job, i))
+                if len(batch) == self.batch_size:
+                    self._predict_batch(batch, previous[k] if previous is not None else None, kept)
+                    batch, k = [], k + 1
+                    while open_jobs and open_jobs[0].complete:
+                        yield open_jobs.popleft().result()
+        if batch:
+            self._predict_batch(batch, previous[k] if previous is not None else None, kept)
+        while open_jobs:
+            yield open_jobs.popleft().result()
+
+    def _predict_batch(
+        self,
+        batch: list[tuple[WindowJob, int]],
+        previous: WindowPrediction | None,
+        kept: list[WindowPrediction] | None,
+    ) -> None:
+        """Cut, predict and hand back to their jobs the windows ``(job, index)`` of one batch."""
+        crops = [job.crop(i) for job, i in batch]  # (P, P, 3) or (N, P, P, 3)
+        images = torch.from_numpy(np.stack(crops)).movedim(-1, -3).contiguous()  # (B, [N,] 3, P, P)
+        out = self.predict_windows(images, previous)
+        if kept is not None:
+            kept.append(out)
+        masks = out.masks.numpy()  # (B, [N,] h, w)
+        inst = None if out.instances is None else out.instances.numpy()
+        probs = out.extras.get("probs")
+        lengths = out.extras["lengths"].tolist() if "lengths" in out.extras else None
+        for j, (job, i) in enumerate(batch):
+            if i != job.added:
+                raise RuntimeError(f"window {i} of a job predicted out of order (expected {job.added})")
+            job.add(
+                masks[j],
+                None if inst is None else inst[j],
+                None if probs is None else probs[j].float().numpy(),
+                None if lengths is None else int(lengths[j]),
+            )
 
 
-def _at_size(probs: np.ndarray, p: int) -> np.ndarray:
-    """Class probabilities ``(C + 1, [N,] h, w)`` at the window size ``(..., P, P)`` (nearest)."""
-    return probs if probs.shape[-2:] == (p, p) else resize_nearest(probs, (p, p))
+def _checked_image(image: np.ndarray) -> np.ndarray:
+    """``image`` if it is an ``(H, W, 3)`` uint8 array, else ValueError."""
+    if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 image, got {image.dtype} {image.shape}")
+    return image
+
+
+def _stack_frames(parts: list[Prediction]) -> Prediction:
+    """Per-frame predictions -> one video prediction ``(T, H, W)``."""
+    instances = [p.instances for p in parts]
+    stacked = None if any(i is None for i in instances) else np.stack(instances)  # type: ignore[arg-type]
+    lengths = np.concatenate([p.token_lengths for p in parts]) if parts else np.zeros(0, np.int64)
+    return Prediction(np.stack([p.mask for p in parts]), stacked, lengths)
 
 
 def _to(pred: WindowPrediction, device: torch.device) -> WindowPrediction:
     """``pred`` with every tensor on ``device``."""
     inst = None if pred.instances is None else pred.instances.to(device)
     return WindowPrediction(pred.masks.to(device), inst, {k: v.to(device) for k, v in pred.extras.items()})
-
-
-class _InstanceCanvas:
-    """Pastes window instance ids ``(P, P)`` (clips ``(N, P, P)``) into one ``shape`` canvas. With ``offset``,
-    each window's ids are offset past all earlier ones so instances of different windows never share an id;
-    without (streaming families, whose ids are tracks), ids are pasted as they are. Later windows overwrite
-    earlier ones where they overlap."""
-
-    def __init__(self, shape: tuple[int, ...], offset: bool = True) -> None:
-        self.canvas = np.zeros(shape, np.int64)
-        self.next_id = 0
-        self.offset = offset
-
-    def paste(self, ids: np.ndarray, y: int, x: int, t: int = 0) -> None:
-        h, w = self.canvas.shape[-2:]
-        if self.canvas.ndim == 3:
-            ids = ids[: self.canvas.shape[0] - t]
-            region = self.canvas[t : t + ids.shape[0], y : y + ids.shape[-2], x : x + ids.shape[-1]]
-        else:
-            region = self.canvas[y : y + ids.shape[-2], x : x + ids.shape[-1]]
-        ids = ids[..., : h - y, : w - x].astype(np.int64)
-        region = region[..., : ids.shape[-2], : ids.shape[-1]]
-        region[ids > 0] = ids[ids > 0] + (self.next_id if self.offset else 0)
-        if self.offset:
-            self.next_id += int(ids.max()) if ids.size else 0
