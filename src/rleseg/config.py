@@ -89,6 +89,8 @@ class TrainSection:
     each few epochs would cost more than training.
 
     ``resume``: a checkpoint (e.g. ``<out_dir>/checkpoints/last.ckpt``) to continue training from.
+    ``threads``: torch's intra-op CPU threads for training (None: torch's default, one per core). Training
+    speed on a CPU depends on it; set it below the core count to leave cores to data loading or other work.
     """
 
     max_epochs: int | None = None
@@ -112,6 +114,11 @@ class TrainSection:
     out_dir: str = "runs/default"
     progress: bool = True
     resume: str | None = None
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"train.threads must be a positive thread count or null, got {self.threads}")
 
     def epoch_limit(self) -> int:
         """The epoch limit in force: ``max_epochs``, else none (-1) under a time budget, else 100."""

@@ -81,9 +81,10 @@ def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | No
 
     from rleseg.config import save_config
     from rleseg.segmenters.loading import create_segmenter
-    from rleseg.training.build import build_datamodule, build_sources, build_trainer
+    from rleseg.training.build import apply_threads, build_datamodule, build_sources, build_trainer
 
     out_dir = prepare_out_dir(cfg, overwrite)
+    apply_threads(cfg.train)
     L.seed_everything(cfg.train.seed, verbose=False)
     try:
         sources = build_sources(cfg)

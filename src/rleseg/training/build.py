@@ -13,7 +13,7 @@ import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
-from rleseg.config import Config
+from rleseg.config import Config, TrainSection
 from rleseg.data.datamodule import RLESegDataModule, check_class_count
 from rleseg.data.frames import VideoFrames, is_video_source
 from rleseg.data.sample import SegmentationSource
@@ -100,7 +100,7 @@ def build_datamodule(cfg: Config, segmenter: Segmenter, sources: dict[str, Segme
         sources.get("val"),
         sources.get("test"),
         windows=windows,
-        frames=spec.num_frames,
+        frames=segmenter.train_frames(),
         mask_size=spec.mask_size,
         collate=segmenter.collate(),
         batch_size=d.batch_size,
@@ -134,6 +134,13 @@ def quiet_lightning() -> None:
     if not any(isinstance(f, _DropLightningAdverts) for f in log.filters):
         log.addFilter(_DropLightningAdverts())
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated.*")
+
+
+def apply_threads(train: TrainSection) -> int:
+    """Set torch's intra-op CPU threads to ``train.threads`` (left as it is when None); returns the count in force."""
+    if train.threads is not None:
+        torch.set_num_threads(train.threads)
+    return torch.get_num_threads()
 
 
 def build_trainer(cfg: Config, out_dir: Path, *, extra_callbacks: list[Any] | None = None) -> L.Trainer:
