@@ -231,6 +231,22 @@ def test_subsampling_loss_by_hand() -> None:
     assert row["dice"] == pytest.approx(6 / 7, abs=1e-6)
 
 
+def test_subsampling_pooled_differs_from_window_average() -> None:
+    # window A loses nothing of its 3-pixel object's overlap but gains a pixel (Dice 6/7); window B is all
+    # class 1 and comes back whole (Dice 1). Averaged per window: (6/7 + 1) / 2; pooled as evaluate does:
+    # overlap 3 + 16, prediction 4 + 16, truth 3 + 16 pixels -> 2 * 19 / 39
+    a = np.zeros((4, 4), dtype=np.uint8)
+    a[:2, :2] = 1
+    a[0, 0] = 0
+    loss = SubsamplingLoss(Geometry(mask_size=2))
+    loss.add(a)
+    loss.add(np.ones((4, 4), dtype=np.uint8))
+    row = loss.rows()[0]
+    assert row["dice"] == pytest.approx((6 / 7 + 1) / 2, abs=1e-6)
+    assert row["dice_pooled"] == pytest.approx(38 / 39, abs=1e-6)
+    assert row["dice_agnostic_pooled"] == pytest.approx(38 / 39, abs=1e-6)
+
+
 # ----- writing ------------------------------------------------------------------------------------------
 def test_write_csv_and_json(tmp_path) -> None:
     rows = length_stats([MASK], "lac,multiclass", num_classes=2)

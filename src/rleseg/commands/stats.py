@@ -114,7 +114,10 @@ def stats(
         con.print(f"\n[bold]{title}[/bold]")
         con.print(table)
     if subs is not None:
-        con.print("\n[bold]Metric loss from subsampling[/bold]: window vs upsample(subsample(window)), in %")
+        con.print(
+            "\n[bold]Metrics retained after subsampling[/bold] (Table 11): each window scored against "
+            "upsample(subsample(window)), in % (100 = nothing lost)"
+        )
         con.print(loss_table(result.loss))
     if out is not None:
         result.written += [
@@ -262,16 +265,28 @@ def _shown_thresholds(rows: list[dict[str, Any]], thresholds: list[int]) -> list
 
 
 def loss_table(rows: list[dict[str, Any]]) -> Table:
-    """The subsampling metric loss (Table 11): one row per (I, P, S), metrics in %."""
+    """The metrics retained after subsampling (Table 11): one row per (I, P, S), metrics in %."""
     table = Table(
-        caption="scored: windows with foreground / all; cell: all classes merged (class-agnostic)",
+        caption="scored: windows with foreground / all; recall..cell dice: averaged over scored windows; "
+        "cell: all classes merged (class-agnostic); pooled: one confusion matrix over all windows, as "
+        "`rleseg evaluate` scores a dataset",
     )
-    for col in ("I", "P", "S", "scored", "recall", "prec", "dice", "cell rec", "cell prec", "cell dice"):
+    cols = ("recall", "prec", "dice", "cell rec", "cell prec", "cell dice", "pooled dice", "pooled cell dice")
+    for col in ("I", "P", "S", "scored", *cols):
         table.add_column(col, justify="right")
-    keys = ("recall", "precision", "dice", "recall_agnostic", "precision_agnostic", "dice_agnostic")
+    keys = (
+        "recall",
+        "precision",
+        "dice",
+        "recall_agnostic",
+        "precision_agnostic",
+        "dice_agnostic",
+        "dice_pooled",
+        "dice_agnostic_pooled",
+    )
     for r in rows:
         scored = f"{r['windows'] - r['empty']:,}/{r['windows']:,}"
-        metrics = ("-" if r[k] is None else f"{100 * r[k]:.1f}" for k in keys)
+        metrics = ("-" if r.get(k) is None else f"{100 * r[k]:.1f}" for k in keys)
         i = "native" if r["I"] is None else fmt_int(r["I"])
         table.add_row(i, fmt_int(r["P"]), fmt_int(r["S"]), scored, *metrics)
     return table
