@@ -58,6 +58,8 @@ EXPECTED = {
         "all": {"mean": 0.0, "median": 0.0},
     },
     "num_images": 1,
+    # the matrix above, rows truth and columns prediction, labelled
+    "confusion_matrix": {"labels": ["background", "ipsc", "dfc"], "pixels": [[7, 2, 0], [0, 4, 0], [2, 0, 1]]},
 }
 
 

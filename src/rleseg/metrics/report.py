@@ -12,6 +12,8 @@ Layout (every score a fraction in ``[0, 1]``, None where undefined, background l
       "pix_acc": .., "fw_iu": .., "miou": ..,                      # over all labels, background included
       "area_fraction_error": {"ipsc": {"mean": .., "median": ..}, ..., "all": {"mean": .., "median": ..}},
       "num_images": 12,
+      "confusion_matrix": {"labels": ["background", "ipsc", "dfc"],  # rows: truth, columns: prediction
+                           "pixels": [[n_00, n_01, n_02], ...]},    # n_ij pixels of label i predicted as j
       "panoptic": {"pq": .., "sq": .., "rq": ..,                   # only when instance masks were given
                    "per_class": {"ipsc": {"pq": .., "sq": .., "rq": ..}, ...},
                    "num_images": 12}                               # images (clips: volumes) with instances
@@ -48,6 +50,7 @@ REPORT_KEYS = (
     "miou",
     "area_fraction_error",
     "num_images",
+    "confusion_matrix",
 )
 
 
@@ -87,6 +90,7 @@ def metrics_report(
         "miou": s["miou"],
         "area_fraction_error": area.compute(names),
         "num_images": None if num_images is None else int(num_images),
+        "confusion_matrix": {"labels": ["background", *names], "pixels": m.astype(np.int64).tolist()},
     }
 
 
