@@ -77,3 +77,20 @@ def test_crop_video_repeats_the_last_frame_of_a_short_clip() -> None:
     out = crop_window(s, 0, 0, 16, t=1, frames=3)
     assert out.mask.shape == (3, 16, 16)
     assert np.array_equal(out.mask[1], s.mask[1]) and np.array_equal(out.mask[2], s.mask[1])
+
+
+def test_crop_at_negative_offsets_pads_before_the_image() -> None:
+    s = sample(30, 50)
+    out = crop_window(s, -5, -7, 32)
+    assert out.image.shape == (32, 32, 3) and out.mask.shape == (32, 32)
+    assert np.array_equal(out.mask[5:, 7:], s.mask[:27, :25])
+    assert (out.mask[:5] == 0).all() and (out.image[:, :7] == 0).all()
+
+
+def test_training_windows_of_a_small_image_are_shifted_at_random() -> None:
+    rng = np.random.default_rng(0)
+    starts = [window_starts(120, 128, (64, 128), rng) for _ in range(200)]
+    assert all(len(s) == 1 for s in starts)
+    values = {s[0] for s in starts}
+    assert min(values) == 120 - 128 - 16 and max(values) == 16, "offsets span [L - P - P/8, P/8]"
+    assert window_starts(120, 128, (64, 128), None) == [0], "evaluation windows stay at 0"

@@ -2,7 +2,9 @@
 
 Windows are described by their top-left corner; images smaller than P are padded (image 0, labels 0).
 Training windows use random strides drawn from a range, and the last window along each axis is shifted
-back inside the image, so every pixel is covered at least once.
+back inside the image, so every pixel is covered at least once. Along an axis no longer than P, a training
+window is shifted by a random offset instead (up to P/8 beyond the image on either side, padded), so small
+images do not give the same window every epoch.
 """
 
 from __future__ import annotations
@@ -33,13 +35,18 @@ def window_starts(
     """Start offsets of windows of ``window`` along an axis of ``length``.
 
     ``stride``: a fixed stride, or a ``(min, max)`` range drawn from with ``rng`` at every step. The last
-    window is shifted back to end at ``length``; a single window at 0 when ``length <= window``.
+    window is shifted back to end at ``length``. When ``length <= window`` there is a single window: at 0
+    without ``rng``, else at a random offset in ``[length - window - window // 8, window // 8]`` (negative:
+    the image starts inside the window; the part outside it is padded).
     """
     lo, hi = (stride, stride) if isinstance(stride, int) else stride
     if lo < 1 or hi < lo:
         raise ValueError(f"stride must be a positive int or a (min, max) range with min <= max, got {stride!r}")
     if length <= window:
-        return [0]
+        if rng is None:
+            return [0]
+        slack = window // 8
+        return [int(rng.integers(length - window - slack, slack + 1))]
     starts = [0]
     while starts[-1] + window < length:
         step = lo if lo == hi or rng is None else int(rng.integers(lo, hi + 1))
@@ -89,18 +96,20 @@ def resize_sample(sample: Sample, size: int | None) -> Sample:
 def crop_window(sample: Sample, y: int, x: int, patch: int, t: int = 0, frames: int | None = None) -> Sample:
     """Cut ``patch x patch`` pixels at ``(y, x)`` (and ``frames`` frames from ``t`` for a video).
 
-    Pixels outside the image are padded with 0 (black image, background labels); a clip shorter than
-    ``frames`` repeats its last frame.
+    Pixels outside the image (``y`` or ``x`` may be negative) are padded with 0 (black image, background
+    labels); a clip shorter than ``frames`` repeats its last frame.
     """
+    top, left = max(-y, 0), max(-x, 0)
 
     def cut(a: np.ndarray, channels_last: bool) -> np.ndarray:
         hy, wx = (a.ndim - 3, a.ndim - 2) if channels_last else (a.ndim - 2, a.ndim - 1)
         index = [slice(None)] * a.ndim
-        index[hy], index[wx] = slice(y, y + patch), slice(x, x + patch)
+        index[hy], index[wx] = slice(y + top, y + patch), slice(x + left, x + patch)
         sl = a[tuple(index)]
         pad = [(0, 0)] * a.ndim
-        pad[hy], pad[wx] = (0, patch - sl.shape[hy]), (0, patch - sl.shape[wx])
-        return np.pad(sl, pad) if pad[hy][1] or pad[wx][1] else sl
+        pad[hy] = (top, patch - top - sl.shape[hy])
+        pad[wx] = (left, patch - left - sl.shape[wx])
+        return np.pad(sl, pad) if any(pad[hy]) or any(pad[wx]) else sl
 
     image, mask, inst = sample.image, sample.mask, sample.instances
     if frames is not None and sample.is_video:
