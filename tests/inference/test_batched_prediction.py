@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from rleseg.config import Config, ModelConfig, TokenizerConfig
-from rleseg.inference.generate import generate, sequence_lengths
+from rleseg.inference.generate import encode_in_chunks, generate, sequence_lengths
 from rleseg.inference.predictor import PIXEL_BATCH, Predictor, default_batch_size
 from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
 from rleseg.tokenizers import EOS, create_tokenizer
@@ -103,3 +103,13 @@ def test_default_batch_is_large_for_token_models_only(segmenter: Pix2SeqSegmente
     assert Predictor(segmenter).batch_size == default_batch_size(segmenter)
     with pytest.raises(ValueError, match="batch_size"):
         Predictor(segmenter, batch_size=-1)
+
+
+def test_encoding_in_chunks_equals_one_encoder_call(segmenter: Pix2SeqSegmenter) -> None:
+    batch = torch.from_numpy(np.stack(images(11, seed=6, shape=(16, 16)))).movedim(-1, 1).contiguous()
+    with torch.no_grad():
+        whole = segmenter.model.encode(batch)
+        for chunk in (1, 4, 8, 11):
+            parts = encode_in_chunks(segmenter.model, batch, chunk)
+            assert parts.shape == whole.shape
+            torch.testing.assert_close(parts, whole, rtol=1e-5, atol=1e-5)

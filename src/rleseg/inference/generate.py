@@ -3,7 +3,9 @@
 Every sequence stops at its EOS; once all have stopped, generation ends (no fixed L steps). Finished rows
 leave the batch: whenever a quarter of the rows still being computed have ended, the batch (encoder memory,
 key/value cache, grammar state, prefix) is compacted to the unfinished rows, so a batch of many windows
-costs about the sum of its sequence lengths, not its size times the longest. With a grammar
+costs about the sum of its sequence lengths, not its size times the longest. On a CPU the images are encoded
+in chunks of a few (the backbone's activations then stay in cache: about 1.5x faster than one large batch);
+the decoder steps always run on the whole batch. With a grammar
 (on by default) the logits of tokens the grammar forbids are masked out, so every sequence decodes with
 nothing dropped. Sampling: greedy, temperature, and nucleus (top-p; the paper uses 0.4).
 """
@@ -49,6 +51,19 @@ def choose_tokens(logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Ge
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
+CPU_ENCODE_CHUNK = 8  # images per encoder call on a CPU (measured: 8 beats 4, 16, 32 and 64 at P = 128)
+
+
+def encode_in_chunks(model: Pix2SeqModel, images: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+    """``model.encode`` of images ``(B, 3, H, W)`` (clips ``(B, N, 3, H, W)``) ``chunk`` at a time -> memory
+    ``(B, M, D)``; ``chunk`` None: :data:`CPU_ENCODE_CHUNK` on a CPU, the whole batch on other devices."""
+    if chunk is None:
+        chunk = CPU_ENCODE_CHUNK if images.device.type == "cpu" else len(images)
+    if len(images) <= chunk:
+        return model.encode(images)
+    return torch.cat([model.encode(part) for part in images.split(chunk)])
+
+
 @torch.no_grad()
 def generate(
     model: Pix2SeqModel,
@@ -70,7 +85,7 @@ def generate(
     sampling = sampling or SamplingConfig()
     b = images.shape[0]
     device = images.device
-    memory = model.encode(images)
+    memory = encode_in_chunks(model, images)
     state = grammar.init_state(b) if grammar is not None else None
     cache: Any = model.new_cache() if use_cache else None
     prefix = torch.full((b, 1), PROMPT, dtype=torch.long, device=device)
@@ -157,7 +172,7 @@ def generate_runs(
     EOS then PAD, like :func:`generate`; ``max_len`` counts tokens (EOS included)."""
     sampling = sampling or SamplingConfig()
     b, k, device = images.shape[0], model.k, images.device
-    memory = model.encode(images)
+    memory = encode_in_chunks(model, images)
     cache = model.new_cache()
     state = grammar.init_state(b) if grammar is not None else None
     max_runs = max(0, (max_len - 1) // k)
