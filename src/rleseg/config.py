@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from rleseg.models.pix2seq import ModelConfig
+from rleseg.segmenters.pix2seq_d_config import Pix2SeqDConfig
 from rleseg.segmenters.smp_config import SmpConfig
 
 
@@ -147,23 +148,25 @@ class GenerationSection:
 class ModelSection:
     """``model.family`` picks the model family; ``model.<family>`` holds that family's options.
 
-    ``pix2seq`` (token models: :class:`ModelConfig`, with the ``tokenizer`` and ``generation`` sections) and
-    ``smp`` (per-pixel baselines: :class:`SmpConfig`) are built in; a family registered with
-    :func:`rleseg.segmenters.register_family` gets its section in ``plugins`` (written as ``model.<name>``).
-    Configs written before families existed held the Pix2Seq options directly under ``model``; they still
-    load (those keys go to ``model.pix2seq``).
+    ``pix2seq`` (token models: :class:`ModelConfig`, with the ``tokenizer`` and ``generation`` sections),
+    ``smp`` (per-pixel baselines: :class:`SmpConfig`) and ``pix2seq-d`` (bit diffusion: :class:`Pix2SeqDConfig`
+    in the field ``pix2seq_d``; files write ``model.pix2seq-d`` and ``model.pix2seq_d`` reads too) are built in;
+    a family registered with :func:`rleseg.segmenters.register_family` gets its section in ``plugins``
+    (written as ``model.<name>``). Configs written before families existed held the Pix2Seq options directly
+    under ``model``; they still load (those keys go to ``model.pix2seq``).
     """
 
     family: str = "pix2seq"
     pix2seq: ModelConfig = field(default_factory=ModelConfig)
     smp: SmpConfig = field(default_factory=SmpConfig)
+    pix2seq_d: Pix2SeqDConfig = field(default_factory=Pix2SeqDConfig)
     plugins: dict[str, Any] = field(default_factory=dict)
 
     def section(self, family: str | None = None) -> Any:
         """The config dataclass of ``family`` (default: the selected one)."""
         name = family or self.family
         if name in self.builtin_sections():
-            return getattr(self, name)
+            return getattr(self, _field_of(name))
         if name not in self.plugins:
             from rleseg.segmenters.registry import family_config_class
 
@@ -172,8 +175,9 @@ class ModelSection:
 
     @classmethod
     def builtin_sections(cls) -> tuple[str, ...]:
-        """The families whose sections are fields of this class (``pix2seq``, ``smp``)."""
-        return tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("family", "plugins"))
+        """The families whose sections are fields of this class (``pix2seq``, ``smp``, ``pix2seq-d``: a field's
+        underscores are a family name's hyphens)."""
+        return tuple(f.name.replace("_", "-") for f in dataclasses.fields(cls) if f.name not in ("family", "plugins"))
 
     @classmethod
     def from_tree(cls, data: dict[str, Any], where: str = "model") -> ModelSection:
@@ -191,6 +195,10 @@ class ModelSection:
             raise ValueError(f"config {where}.family: unknown model family {family!r}; known: {list_families()}")
         out = cls(family=family)
         own = cls.builtin_sections()
+        for key in [k for k in data if k not in list_families() and k.replace("_", "-") in own]:
+            alias, value = key.replace("_", "-"), data.pop(key)  # model.pix2seq_d: the field's spelling
+            both = isinstance(value, dict) and isinstance(data.get(alias), dict)
+            data[alias] = {**data[alias], **value} if both else data.get(alias, value)
         for key, value in data.items():
             if key not in list_families():
                 known = sorted({"family", *list_families()})
@@ -199,16 +207,22 @@ class ModelSection:
                 raise ValueError(f"config {where}.{key}: expected a mapping of options, got {value!r}")
             section = from_dict(family_config_class(key), value, f"{where}.{key}")
             if key in own:
-                setattr(out, key, section)
+                setattr(out, _field_of(key), section)
             else:
                 out.plugins[key] = section
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """Nested plain dict with the plugin sections beside the built-in ones."""
-        tree = {"family": self.family, **{name: asdict(getattr(self, name)) for name in self.builtin_sections()}}
+        tree: dict[str, Any] = {"family": self.family}
+        tree.update({name: asdict(getattr(self, _field_of(name))) for name in self.builtin_sections()})
         tree.update({name: asdict(section) for name, section in self.plugins.items()})
         return tree
+
+
+def _field_of(family: str) -> str:
+    """The :class:`ModelSection` field of a built-in family (``pix2seq-d`` -> ``pix2seq_d``)."""
+    return family.replace("-", "_")
 
 
 @dataclass

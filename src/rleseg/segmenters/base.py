@@ -9,8 +9,9 @@ learning-rate schedule, and the family name stored in every checkpoint (``load_s
 
 Optional hooks: :meth:`Segmenter.collate` (a token family adds its targets to the batch there),
 :meth:`Segmenter.parameter_groups` (e.g. a lower backbone learning rate), :meth:`Segmenter.describe` (facts
-for reports), :meth:`Segmenter.takes_clips` (whether the config makes a clip model) and, for streaming video
-families (``spec.streaming``), the ``previous`` argument of :meth:`Segmenter.predict_windows`.
+for reports), :meth:`Segmenter.takes_clips` (whether the config makes a clip model), :meth:`Segmenter.train_frames`
+(frames per training window) and, for streaming video families (``spec.streaming``), the ``previous`` argument of
+:meth:`Segmenter.predict_windows`.
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ class Segmenter(L.LightningModule, abc.ABC):
     def takes_clips(cls, cfg: Config) -> bool:
         """Whether ``cfg`` makes a model of clips of N frames (default: single images)."""
         return False
+
+    def train_frames(self) -> int | None:
+        """Frames of each training and validation window (default ``spec.num_frames``); a streaming family
+        that learns from the labels of earlier frames reads clips although it predicts frame by frame."""
+        return self.spec.num_frames
 
     def collate(self) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
         """The loaders' batch collation (picklable for worker processes); default: stacked windows."""

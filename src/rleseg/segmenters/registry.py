@@ -24,11 +24,13 @@ class _Entry:
 
 def _builtin() -> dict[str, _Entry]:
     from rleseg.models.pix2seq import ModelConfig
+    from rleseg.segmenters.pix2seq_d_config import Pix2SeqDConfig
     from rleseg.segmenters.smp_config import SmpConfig
 
     return {
         "pix2seq": _Entry("rleseg.segmenters.pix2seq", "Pix2SeqSegmenter", ModelConfig),
         "smp": _Entry("rleseg.segmenters.smp", "SmpSegmenter", SmpConfig),
+        "pix2seq-d": _Entry("rleseg.segmenters.pix2seq_d", "Pix2SeqDSegmenter", Pix2SeqDConfig),
     }
 
 

@@ -1,0 +1,37 @@
+"""Post-processing of decoded panoptic masks: each instance takes the majority class of its pixels, and
+instances under a minimum area are dropped."""
+
+from __future__ import annotations
+
+import torch
+
+
+def majority_vote(
+    classes: torch.Tensor, instances: torch.Tensor, num_classes: int, min_area: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decoded class ids and instance ids ``(B, h, w)`` -> cleaned ``(classes, instances)``.
+
+    Class ids above ``num_classes`` (C; bits can spell ids no class has) become background first. Every
+    instance (id > 0) then takes the most frequent class among its pixels (ties: the lower id); an instance
+    whose class is background, or with fewer than ``min_area`` pixels, becomes background with id 0. Pixels
+    of no instance keep their own class."""
+    classes = torch.where(classes > num_classes, torch.zeros_like(classes), classes)
+    out_c, out_i = classes.clone(), instances.clone()
+    k = num_classes + 1
+    for b in range(classes.shape[0]):
+        inst, cls = instances[b].reshape(-1), classes[b].reshape(-1)
+        fg = inst > 0
+        if not bool(fg.any()):
+            continue
+        ids, inverse = torch.unique(inst[fg], return_inverse=True)
+        votes = torch.zeros(ids.shape[0] * k, dtype=torch.int64, device=inst.device)
+        votes.index_add_(0, inverse * k + cls[fg], torch.ones_like(inverse))
+        votes = votes.view(-1, k)
+        winner = votes.argmax(1)  # first maximum: the lower class id on ties
+        winner[votes.sum(1) < min_area] = 0
+        new_cls = cls.clone()
+        new_inst = inst.clone()
+        new_cls[fg] = winner[inverse]
+        new_inst[fg] = torch.where(winner[inverse] > 0, inst[fg], torch.zeros_like(inst[fg]))
+        out_c[b], out_i[b] = new_cls.view(classes.shape[1:]), new_inst.view(classes.shape[1:])
+    return out_c, out_i
