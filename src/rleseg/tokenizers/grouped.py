@@ -10,6 +10,7 @@ Groups come in the order of their first pixel; runs inside a group in raster ord
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -107,53 +108,107 @@ class GroupedRLETokenizer(Tokenizer):
         return truncate_groups(body, is_term, self.tokens_per_run, budget)
 
     # ----- decoding -----------------------------------------------------------------------------------
-    def _decode_groups(
-        self, body: np.ndarray, info: DecodeInfo
-    ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[int]]:
-        """Body -> per group ``(starts, lengths)`` of its valid runs and the group's terminator token.
+    def _decode_groups(self, body: np.ndarray, info: DecodeInfo) -> _GroupRuns:
+        """Body -> the valid runs of every kept group and the group's terminator token.
 
-        Runs after the last terminator are dropped (``unterminated_group``); a terminator whose group has
-        no valid run is dropped (``empty_group``).
+        A well-formed body (every group one or more whole runs in range, then its terminator) is decoded
+        with a fixed number of numpy calls; anything else group by group: runs after the last terminator are
+        dropped (``unterminated_group``), a terminator whose group has no valid run too (``empty_group``).
         """
         roles = self.vocab.range_of(body)
-        term_ids = range_ids(self.vocab, self.terminator_ranges)
-        is_term = np.isin(roles, term_ids)
-        pattern = range_ids(self.vocab, self.start_codec.range_names + self.value_codec.range_names)
+        is_term = self._terminator_role.take(roles + 1)  # roles of -1 (not a token) map to False
+        groups = self._well_formed_groups(body, roles, is_term)
+        if groups is None:
+            groups = self._parse_groups(body, roles, is_term, info)
+        info.num_runs = int(groups.starts.size)
+        return groups
+
+    @cached_property
+    def _terminator_role(self) -> np.ndarray:
+        """``(1 + number of ranges,)`` bool: whether range index ``i - 1`` closes a group (index 0: -1)."""
+        table = np.zeros(len(self.vocab.names) + 1, dtype=np.bool_)
+        table[range_ids(self.vocab, self.terminator_ranges) + 1] = True
+        return table
+
+    @cached_property
+    def _run_pattern(self) -> np.ndarray:
+        """Range index of each token of a run; ``(tokens_per_run,)``."""
+        return range_ids(self.vocab, self.start_codec.range_names + self.value_codec.range_names)
+
+    def _decode_runs(self, tuples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Run tuples ``(R, k)`` -> ``(starts, lengths, valid)``, each ``(R,)``; valid: inside its line."""
         w = self.start_codec.width
-        groups: list[tuple[np.ndarray, np.ndarray]] = []
+        starts, offsets, valid = self.start_codec.decode(tuples[:, :w], self.vocab)
+        lengths, _ = self.value_codec.decode(tuples[:, w:], self.vocab)
+        valid &= offsets + lengths <= self.flattening.line_len
+        return starts, lengths, valid
+
+    def _well_formed_groups(self, body: np.ndarray, roles: np.ndarray, is_term: np.ndarray) -> _GroupRuns | None:
+        """The groups of ``body`` ``(T,)`` (token ranges ``roles``, terminators ``is_term``, both ``(T,)``) when
+        it is well formed and every run lies inside its line; None otherwise (nothing would be dropped)."""
+        k = self.tokens_per_run
+        term_pos = np.flatnonzero(is_term)
+        if term_pos.size == 0 or term_pos[-1] != body.size - 1:
+            return None
+        run_tokens = term_pos.copy()  # (G,) tokens before each terminator
+        run_tokens[1:] -= term_pos[:-1] + 1
+        if run_tokens.min() <= 0 or np.any(run_tokens % k):
+            return None
+        is_run = ~is_term
+        run_roles = roles[is_run].reshape(-1, k)
+        if not (run_roles == self._run_pattern).all():
+            return None
+        starts, lengths, valid = self._decode_runs(body[is_run].reshape(-1, k))
+        if not valid.all():
+            return None
+        return _GroupRuns(starts, lengths, run_tokens // k, body[term_pos])
+
+    def _parse_groups(self, body: np.ndarray, roles: np.ndarray, is_term: np.ndarray, info: DecodeInfo) -> _GroupRuns:
+        """The per-group path of :meth:`_decode_groups` for malformed bodies; records what it drops."""
+        pattern = self._run_pattern
+        starts: list[np.ndarray] = []
+        lengths: list[np.ndarray] = []
+        counts: list[int] = []
         terms: list[int] = []
         prev = 0
         for pos in np.flatnonzero(is_term).tolist():
             tuples = parse_tuples(body[prev:pos], roles[prev:pos], pattern, info)
-            starts, offsets, valid = self.start_codec.decode(tuples[:, :w], self.vocab)
-            lengths, _ = self.value_codec.decode(tuples[:, w:], self.vocab)
-            valid &= offsets + lengths <= self.flattening.line_len
+            s, ln, valid = self._decode_runs(tuples)
             info.drop("run_out_of_bounds", int((~valid).sum()) * self.tokens_per_run)
             if valid.any():
-                groups.append((starts[valid], lengths[valid]))
+                starts.append(s[valid])
+                lengths.append(ln[valid])
+                counts.append(int(valid.sum()))
                 terms.append(int(body[pos]))
             else:
                 info.drop("empty_group")
             prev = pos + 1
         info.drop("unterminated_group", body.size - prev)
-        info.num_runs = sum(len(s) for s, _ in groups)
-        return groups, terms
+        if not terms:
+            empty = np.zeros(0, dtype=np.int64)
+            return _GroupRuns(empty, empty, empty, empty)
+        return _GroupRuns(
+            np.concatenate(starts), np.concatenate(lengths), np.array(counts, np.int64), np.array(terms, np.int64)
+        )
 
-    def _paint_groups(
-        self, groups: list[tuple[np.ndarray, np.ndarray]], values: list[int], dtype: np.dtype, info: DecodeInfo
-    ) -> np.ndarray:
-        """Paint each group's runs with its value; returns the label array of the flattening's shape."""
-        if groups:
-            starts = np.concatenate([s for s, _ in groups])
-            lengths = np.concatenate([ln for _, ln in groups])
-            vals = np.concatenate(
-                [np.full(len(s), v, dtype=np.int64) for (s, _), v in zip(groups, values, strict=True)]
-            )
-        else:
-            starts = lengths = vals = np.zeros(0, dtype=np.int64)
-        flat, overlaps = paint_runs(self.flattening.size, starts, lengths, vals, dtype)
+    def _paint_groups(self, groups: _GroupRuns, values: np.ndarray, dtype: np.dtype, info: DecodeInfo) -> np.ndarray:
+        """Paint each group's runs with its value (``values``: ``(G,)``); returns the label array of the
+        flattening's shape."""
+        vals = np.repeat(np.asarray(values, dtype=np.int64), groups.counts)
+        flat, overlaps = paint_runs(self.flattening.size, groups.starts, groups.lengths, vals, dtype)
         info.overlaps += overlaps
         return self.flattening.unflatten(flat)
+
+
+@dataclass(frozen=True)
+class _GroupRuns:
+    """Decoded groups: ``starts`` and ``lengths`` ``(R,)`` of their runs, group after group; ``counts``
+    ``(G,)`` runs per group (each >= 1) and ``terms`` ``(G,)`` the token that closed each group."""
+
+    starts: np.ndarray
+    lengths: np.ndarray
+    counts: np.ndarray
+    terms: np.ndarray
 
 
 class ClassWiseTokenizer(GroupedRLETokenizer):
@@ -171,8 +226,8 @@ class ClassWiseTokenizer(GroupedRLETokenizer):
         return self._encode_groups(starts, lengths, values, values + (self.vocab["classes"].start - 1), rng)
 
     def _decode_body(self, body: np.ndarray, info: DecodeInfo) -> np.ndarray:
-        groups, terms = self._decode_groups(body, info)
-        classes = [t - self.vocab["classes"].start + 1 for t in terms]
+        groups = self._decode_groups(body, info)
+        classes = groups.terms - (self.vocab["classes"].start - 1)
         return self._paint_groups(groups, classes, mask_dtype(self.num_classes), info)
 
 
@@ -213,21 +268,15 @@ class InstanceWiseTokenizer(GroupedRLETokenizer):
         return self._encode_groups(mask.starts, mask.lengths, mask.labels, base + mask.cls, rng)
 
     def _decode_body(self, body: np.ndarray, info: DecodeInfo) -> tuple[np.ndarray, np.ndarray]:
-        groups, terms = self._decode_groups(body, info)
-        stuff = self.vocab["stuff"]
-        class_vals: list[int] = []
-        inst_vals: list[int] = []
-        next_id = 1
-        for t in terms:
-            if stuff.contains(t):
-                class_vals.append(t - stuff.start + 1)
-                inst_vals.append(0)
-            else:
-                class_vals.append(t - self.vocab["classes"].start + 1)
-                inst_vals.append(next_id)
-                next_id += 1
-        classes = self._paint_groups(groups, class_vals, mask_dtype(self.num_classes), DecodeInfo())
-        instances = self._paint_groups(groups, inst_vals, np.dtype(np.int32), info)
+        groups = self._decode_groups(body, info)
+        stuff = np.asarray(self.vocab["stuff"].contains(groups.terms))  # (G,) stuff groups; others: instances
+        first = np.where(stuff, self.vocab["stuff"].start, self.vocab["classes"].start)
+        class_vals = groups.terms - first + 1
+        inst_vals = np.where(stuff, 0, np.cumsum(~stuff))  # instances numbered 1, 2, ... in group order
+        # paint group numbers once (1..G, later groups win), then look up both values of each pixel's group
+        group = self._paint_groups(groups, np.arange(1, groups.counts.size + 1), np.dtype(np.int32), info)
+        classes = np.concatenate([[0], class_vals]).astype(mask_dtype(self.num_classes)).take(group)
+        instances = np.concatenate([[0], inst_vals]).astype(np.int32).take(group)
         return classes, instances
 
 
