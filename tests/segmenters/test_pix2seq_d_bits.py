@@ -114,7 +114,7 @@ def test_majority_vote_and_minimum_area() -> None:
     classes = torch.tensor([[[1, 1, 2, 0], [1, 2, 2, 2], [0, 3, 1, 5]]])
     instances = torch.tensor([[[4, 4, 4, 0], [4, 9, 9, 9], [0, 6, 0, 0]]])
     c, i = majority_vote(classes, instances, num_classes=3, min_area=2)
-    assert c.tolist() == [[[1, 1, 1, 0], [1, 2, 2, 2], [0, 0, 1, 0]]]  # 4 -> class 1, 9 -> 2, 6 too small, 5 > C
-    assert i.tolist() == [[[4, 4, 4, 0], [4, 9, 9, 9], [0, 0, 0, 0]]]
+    assert c.tolist() == [[[1, 1, 1, 0], [1, 2, 2, 2], [0, 3, 1, 0]]]  # 4 -> class 1, 9 -> 2, 6 keeps 3, 5 > C
+    assert i.tolist() == [[[4, 4, 4, 0], [4, 9, 9, 9], [0, 0, 0, 0]]], "instance 6 is under 2 pixels: no id"
     c, i = majority_vote(torch.tensor([[[0, 0, 1]]]), torch.tensor([[[3, 3, 3]]]), 1, 0)
     assert c.tolist() == [[[0, 0, 0]]] and i.tolist() == [[[0, 0, 0]]], "a background-majority instance goes"

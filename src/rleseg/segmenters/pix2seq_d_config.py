@@ -26,7 +26,8 @@ class Pix2SeqDConfig:
     (paper 0.2); ``self_condition`` (off in the paper); ``ema_decay`` of the evaluation weights (paper 0.999
     on COCO, 0.99 on DAVIS; ramped up over the first steps).
     Sampling: ``steps`` DDIM steps (paper 20) with time difference ``td`` (paper 2.0 on COCO, 1.0 on DAVIS);
-    instances under ``min_area`` pixels of the mask are dropped (paper 80 at COCO's resolution, 10 on DAVIS);
+    instances under ``min_area`` pixels of the mask lose their id, their pixels keep their class (the paper
+    drops them: 80 pixels at COCO's resolution, 10 on DAVIS);
     ``seed`` of the starting noise (a window's prediction is reproducible).
     Streaming video: ``previous_frames`` (0: an image model; 1 or 2: the decoder also reads the bits of that
     many previous frames: ground truth in training, each dropped with probability ``drop_previous``; its own

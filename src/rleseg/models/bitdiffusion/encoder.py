@@ -71,5 +71,5 @@ class PyramidEncoder(nn.Module):
         fused = self.lateral[-1](levels[-1])
         for lateral, feat in zip(list(self.lateral)[-2::-1], levels[-2::-1], strict=True):
             fused = lateral(feat) + F.interpolate(fused, size=feat.shape[-2:], mode="nearest")
-        fused = F.interpolate(fused, size=size, mode="bilinear", align_corners=False)
-        return self.smooth(fused), tokens
+        fused = self.smooth(fused)  # at the finest level, before upsampling (cheaper than at the mask size)
+        return F.interpolate(fused, size=size, mode="bilinear", align_corners=False), tokens

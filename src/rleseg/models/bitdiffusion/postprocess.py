@@ -13,8 +13,9 @@ def majority_vote(
 
     Class ids above ``num_classes`` (C; bits can spell ids no class has) become background first. Every
     instance (id > 0) then takes the most frequent class among its pixels (ties: the lower id); an instance
-    whose class is background, or with fewer than ``min_area`` pixels, becomes background with id 0. Pixels
-    of no instance keep their own class."""
+    whose class is background becomes background with id 0, and one of fewer than ``min_area`` pixels loses
+    its id (its pixels keep the class it took: the authors' code makes them void, which here would count as
+    background in the class metrics). Pixels of no instance keep their own class."""
     classes = torch.where(classes > num_classes, torch.zeros_like(classes), classes)
     out_c, out_i = classes.clone(), instances.clone()
     k = num_classes + 1
@@ -28,10 +29,10 @@ def majority_vote(
         votes.index_add_(0, inverse * k + cls[fg], torch.ones_like(inverse))
         votes = votes.view(-1, k)
         winner = votes.argmax(1)  # first maximum: the lower class id on ties
-        winner[votes.sum(1) < min_area] = 0
+        kept = (winner > 0) & (votes.sum(1) >= min_area)
         new_cls = cls.clone()
         new_inst = inst.clone()
         new_cls[fg] = winner[inverse]
-        new_inst[fg] = torch.where(winner[inverse] > 0, inst[fg], torch.zeros_like(inst[fg]))
+        new_inst[fg] = torch.where(kept[inverse], inst[fg], torch.zeros_like(inst[fg]))
         out_c[b], out_i[b] = new_cls.view(classes.shape[1:]), new_inst.view(classes.shape[1:])
     return out_c, out_i
