@@ -20,7 +20,7 @@ from rleseg.tokenizers.runs import (
     extract_runs,
     flattening_2d,
     flattening_video,
-    paint_runs,
+    paint_labels,
 )
 
 
@@ -188,8 +188,8 @@ class FlatRLETokenizer(Tokenizer):
             info.drop("run_out_of_bounds", int((~valid).sum()) * self.tokens_per_run)
             starts, lengths, values = starts[valid], lengths[valid], values[valid]
         info.num_runs = int(starts.size)
-        flat, info.overlaps = paint_runs(self.flattening.size, starts, lengths, values, self._paint_dtype)
-        return self._unlabel(self.flattening.unflatten(flat))
+        labels, info.overlaps = paint_labels(self.flattening, starts, lengths, values, self._paint_dtype)
+        return self._unlabel(labels)
 
 
 class BinaryTokenizer(FlatRLETokenizer):

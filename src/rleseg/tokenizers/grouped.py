@@ -20,7 +20,7 @@ from rleseg.tokenizers.codecs import StartCodec, ValueCodec
 from rleseg.tokenizers.flat import mask_dtype
 from rleseg.tokenizers.grouping import interleave, order_groups, pair_runs, truncate_groups
 from rleseg.tokenizers.parsing import parse_tuples, range_ids
-from rleseg.tokenizers.runs import Flattening, extract_runs, flattening_2d, flattening_video, paint_runs
+from rleseg.tokenizers.runs import Flattening, extract_runs, flattening_2d, flattening_video, paint_labels
 
 
 class GroupedRLETokenizer(Tokenizer):
@@ -195,9 +195,9 @@ class GroupedRLETokenizer(Tokenizer):
         """Paint each group's runs with its value (``values``: ``(G,)``); returns the label array of the
         flattening's shape."""
         vals = np.repeat(np.asarray(values, dtype=np.int64), groups.counts)
-        flat, overlaps = paint_runs(self.flattening.size, groups.starts, groups.lengths, vals, dtype)
+        labels, overlaps = paint_labels(self.flattening, groups.starts, groups.lengths, vals, dtype)
         info.overlaps += overlaps
-        return self.flattening.unflatten(flat)
+        return labels
 
 
 @dataclass(frozen=True)
