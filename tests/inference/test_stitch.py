@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rleseg.data.patches import spatial_windows
+from rleseg.inference import stitch
 from rleseg.inference.stitch import MERGE_RULES, WindowMerger, merge_windows
 
 
@@ -78,3 +79,25 @@ def test_average_merges_by_mean_probability_and_labels_alone_vote() -> None:
     assert np.array_equal(labels_only.result(), voting.result())
     with pytest.raises(ValueError, match="window probabilities must be"):
         merger.add(np.zeros((2, 2), np.int64), 0, 0, probs=np.zeros((2, 2, 2), np.float32))
+
+
+@pytest.mark.parametrize("rule", ["vote", "average", "latest", "max", "min"])
+@pytest.mark.parametrize("shape", [(23, 31), (3, 23, 31)])
+def test_class_by_class_counting_equals_the_scatter(
+    rule: str, shape: tuple[int, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(7)
+    windows = [
+        (rng.integers(0, 4, (*shape[:-2], 16, 16)), int(rng.integers(0, 20)), int(rng.integers(0, 28)))
+        for _ in range(12)
+    ]
+    results = []
+    for limit in (64, 0):  # one comparison per class / np.add.at for every class count
+        monkeypatch.setattr(stitch, "ONE_HOT_MAX_CLASSES", limit)
+        merger = WindowMerger(shape, 3, rule)
+        for labels, y, x in windows:
+            merger.add(labels, y, x)
+        results.append(merger.result())
+    assert results[0].dtype == np.int64 and results[0].shape == shape
+    np.testing.assert_array_equal(results[0], results[1])
+    assert results[0].max() > 0

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 
 MERGE_RULES = ("vote", "latest", "max", "min", "average")
+ONE_HOT_MAX_CLASSES = 64  # votes are counted class by class below this many classes, scattered above
 
 
 class WindowMerger:
@@ -31,7 +32,9 @@ class WindowMerger:
             self.votes = np.zeros((self.num_classes + 1, *self.shape), dtype=np.int32)
         if rule == "average":
             self.sums = np.zeros((self.num_classes + 1, *self.shape), dtype=np.float32)
-        self.canvas = np.full(self.shape, -1, dtype=np.int64)
+        # -1 where no window has been pasted yet, else a label (or, for vote and average, 0: covered)
+        self.canvas = np.full(self.shape, -1, dtype=np.int16 if self.num_classes < 2**15 else np.int64)
+        self._labels = np.arange(self.num_classes + 1).reshape(-1, *([1] * len(self.shape)))  # (C + 1, 1, ...)
 
     def add(self, labels: np.ndarray, y: int, x: int, t: int = 0, probs: np.ndarray | None = None) -> None:
         """Paste one window's labels with its top-left corner at ``(y, x)`` (first frame ``t`` for clips).
@@ -54,7 +57,7 @@ class WindowMerger:
         current = self.canvas[region]
         if self.rule == "average":
             if probs is None:
-                np.add.at(self.sums, (patch, *np.indices(patch.shape) + _offsets(region)), 1.0)
+                self._count(self.sums, patch, region)
             else:
                 if probs.shape != (self.num_classes + 1, *labels.shape):
                     raise ValueError(
@@ -64,7 +67,7 @@ class WindowMerger:
                 self.sums[(slice(None),) + region] += probs[crop]
             current[...] = np.maximum(current, 0)
         elif self.rule == "vote":
-            np.add.at(self.votes, (patch, *np.indices(patch.shape) + _offsets(region)), 1)
+            self._count(self.votes, patch, region)
             current[...] = np.maximum(current, 0)
         elif self.rule == "latest":
             current[...] = patch
@@ -73,12 +76,19 @@ class WindowMerger:
         else:
             current[...] = np.where(current < 0, patch, np.minimum(current, patch))
 
+    def _count(self, counts: np.ndarray, patch: np.ndarray, region: tuple[slice, ...]) -> None:
+        """Add one to ``counts[label, pixel]`` for every pixel of ``region`` and its label in ``patch``."""
+        if self.num_classes < ONE_HOT_MAX_CLASSES:  # one comparison per class beats np.add.at's scatter
+            counts[(slice(None),) + region] += patch[None] == self._labels
+        else:
+            np.add.at(counts, (patch, *np.indices(patch.shape) + _offsets(region)), 1)
+
     def result(self) -> np.ndarray:
         """The merged labels, ``shape``; pixels no window covered are 0 (background)."""
         if self.rule in ("vote", "average"):
             merged = (self.votes if self.rule == "vote" else self.sums).argmax(axis=0)
             return np.where(self.canvas < 0, 0, merged)
-        return np.where(self.canvas < 0, 0, self.canvas)
+        return np.where(self.canvas < 0, 0, self.canvas).astype(np.int64, copy=False)
 
 
 def _offsets(region: tuple[slice, ...]) -> np.ndarray:
