@@ -142,13 +142,14 @@ class Pix2SeqDSegmenter(Segmenter):
     def describe(self) -> list[tuple[str, str]]:
         m = self.m
         video = f", streaming on {m.previous_frames} previous frame(s)" if m.previous_frames else ""
+        later = f" ({m.video_steps} after a video's first frame)" if m.previous_frames else ""
         return [
             ("model", f"pix2seq-d, {m.backbone} + {m.encoder_layers}-layer encoder, U-Net decoder{video}"),
             (
                 "diffusion",
                 f"{m.class_bits}+{m.instance_bits} bits at scale {m.scale:g}, {m.loss} loss, p={m.weight_p:g}",
             ),
-            ("sampling", f"{m.steps} DDIM steps (video: {m.video_steps} after the first frame), td={m.td:g}"),
+            ("sampling", f"{m.steps} DDIM steps{later}, td={m.td:g}"),
         ]
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
