@@ -9,12 +9,14 @@ model that stops at its EOS.
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 
 import numpy as np
 import torch
 
-from benchmarks.common import BenchResult, Table
+from benchmarks.common import BenchResult, Table, print_tables, write_results
 from rleseg.data.synthetic import SyntheticCells
 from rleseg.inference.generate import generate
 from rleseg.models.pix2seq import ModelConfig, Pix2SeqModel
@@ -72,3 +74,22 @@ def run(quick: bool = False) -> BenchResult:
         params={"L": budget, "realistic_length": n, "batch": 2, "quick": quick},
         notes=["Goal of the P2S-SEG issue: at least 10x faster than the reference at L = 1024."],
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.bench_generation [--quick]``: run, print the tables and write the JSON results."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="L = 256 instead of 1024")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    result = run(quick=args.quick)
+    elapsed = time.perf_counter() - t0
+    print_tables(result.tables)
+    for note in result.notes:
+        print(f"  note: {note}")
+    print(f"   {elapsed:.1f}s; results in {write_results(result, elapsed_s=elapsed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
