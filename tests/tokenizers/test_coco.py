@@ -359,3 +359,18 @@ def test_empty_class_dict_gives_empty_tokens() -> None:
     tokens = coco_to_tokens({}, tok)
     np.testing.assert_array_equal(tok.decode(tokens), np.zeros((3, 5)))
     assert tokens_to_coco(tokens, tok) == {}
+
+
+@pytest.mark.parametrize("shape", [(192, 192), (200, 301), (256, 640)])
+@pytest.mark.parametrize("density", [0.0, 0.002, 0.5, 1.0])
+def test_large_masks_decode_like_pycocotools_through_the_column_painter(shape: tuple[int, int], density: float) -> None:
+    rng = np.random.default_rng(int(density * 1000) + shape[1])
+    speckle = rng.random(shape) < density
+    blob = np.zeros(shape, dtype=np.uint8)
+    blob[shape[0] // 4 : shape[0] // 2, shape[1] // 3 :] = 1  # runs that end at column ends and go on
+    mask = (blob | speckle).astype(np.uint8) if density < 1 else speckle.astype(np.uint8)
+    rle = coco_mask.encode(np.asfortranarray(mask))
+    out = coco_to_mask(rle)
+    assert out.flags.c_contiguous and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, coco_mask.decode(rle))
+    np.testing.assert_array_equal(out, mask)

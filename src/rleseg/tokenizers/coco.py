@@ -295,15 +295,21 @@ def coco_to_runs(rle: Mapping[str, Any], order: str = "col", *, cut: bool = True
     _check_order(order)
     (h, w), counts = coco_counts(rle)
     n = h * w
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    starts, ends = bounds[1:-1:2], bounds[2::2]  # foreground runs: the odd counts
-    keep = ends > starts
-    starts, lengths = _merge_touching(starts[keep], (ends - starts)[keep])  # zero background counts
+    starts, lengths = _foreground_runs(counts)
     if order == "col":
         return _cut_at_lines(starts, lengths, h) if cut else (starts, lengths)
     flat, _ = paint_runs(n, starts, lengths, np.ones(starts.size, dtype=np.bool_), np.bool_)
     s, ln = extract_foreground_runs(flat.reshape(w, h).T, _flattening(h, w, "row"))
     return (s, ln) if cut else _merge_touching(s, ln)
+
+
+def _foreground_runs(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """COCO counts ``(K,)`` -> column-major foreground runs ``(starts, lengths)``, uncut, sorted, touching
+    runs merged (zero-length counts skipped)."""
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    starts, ends = bounds[1:-1:2], bounds[2::2]  # foreground runs: the odd counts
+    keep = ends > starts
+    return _merge_touching(starts[keep], (ends - starts)[keep])  # zero background counts
 
 
 def _merge_touching(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -372,10 +378,21 @@ def _binary_counts(mask: np.ndarray) -> np.ndarray:
     return counts[:-1] if k and counts[-1] == 0 else counts
 
 
+# coco_to_mask paints column runs straight into C order when at most 1 in _FEW_RUNS_RATIO pixels starts a
+# count (measured at S = 640: 1.8x pycocotools on blobs; with many runs, cutting them at columns costs more)
+_FEW_RUNS_RATIO = 40
+
+
 def coco_to_mask(rle: Mapping[str, Any]) -> np.ndarray:
     """COCO RLE dict (compressed or not) -> ``(h, w)`` uint8 mask of 0/1, C-ordered
     (``pycocotools.mask.decode`` gives the same values in Fortran order)."""
     (h, w), counts = coco_counts(rle)
+    if h * w >= _runs._COLUMNS_MIN_SIZE and counts.size * _FEW_RUNS_RATIO <= h * w:
+        # a large mask of few runs (blob-like): paint the runs of each column straight into C order
+        starts, lengths = _cut_at_lines(*_foreground_runs(counts), h)
+        mask = _runs.paint_columns((h, w), starts, lengths, np.ones(starts.size, dtype=np.uint8), np.uint8)
+        if mask is not None:  # always: the runs are sorted, disjoint and cut at column ends
+            return mask
     values = np.zeros(counts.size, dtype=np.uint8)
     values[1::2] = 1  # counts alternate background and foreground
     return np.ascontiguousarray(np.repeat(values, counts).reshape(w, h).T)
