@@ -1,4 +1,5 @@
-"""Image backbone: any timm model with ``features_only``, its deepest feature map projected to the model width."""
+"""Image backbone: any timm model with ``features_only``; one feature level projected to the model width, and
+optionally a finer level (raw channels) for models that localize at a finer grid."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ class Backbone(nn.Module):
     ``images``: ``(B, 3, H, W)`` uint8 or float in [0, 255]; normalised with the backbone's own mean/std.
     ``pretrained``: timm weights (needs network) or a path to a local weights file; ``frozen``: no gradient
     flows into the backbone and its batch norms stay in eval mode (the paper's frozen-backbone setting).
-    ``out_index``: which feature level to use (default the deepest).
+    ``out_index``: which feature level to use (default the deepest). ``fine_index``: a second, finer level
+    returned raw by :meth:`forward_levels` (``fine_channels`` channels at stride ``fine_stride``).
     """
 
     def __init__(
@@ -27,12 +29,16 @@ class Backbone(nn.Module):
         pretrained: bool | str = False,
         frozen: bool = False,
         out_index: int = -1,
+        fine_index: int | None = None,
     ) -> None:
         super().__init__()
         local = isinstance(pretrained, str) and pretrained != ""
         try:
             self.body = timm.create_model(
-                name, pretrained=bool(pretrained) and not local, features_only=True, out_indices=(out_index,)
+                name,
+                pretrained=bool(pretrained) and not local,
+                features_only=True,
+                out_indices=(out_index,) if fine_index is None else (fine_index, out_index),
             )
         except RuntimeError as err:
             raise ValueError(f"cannot build timm backbone {name!r}: {err}") from err
@@ -41,6 +47,13 @@ class Backbone(nn.Module):
         info: Any = self.body.feature_info
         self.channels: int = info.channels()[-1]
         self.stride: int = info.reduction()[-1]
+        self.fine_channels: int | None = None if fine_index is None else info.channels()[0]
+        self.fine_stride: int | None = None if fine_index is None else info.reduction()[0]
+        if self.fine_stride is not None and self.fine_stride >= self.stride:
+            raise ValueError(
+                f"backbone {name!r}: fine_index={fine_index} (stride {self.fine_stride}) must be finer than "
+                f"out_index={out_index} (stride {self.stride})"
+            )
         cfg: dict[str, Any] = dict(getattr(self.body, "pretrained_cfg", None) or {})
         mean = cfg.get("mean", (0.485, 0.456, 0.406))
         std = cfg.get("std", (0.229, 0.224, 0.225))
@@ -70,13 +83,16 @@ class Backbone(nn.Module):
             self.body.eval()
         return self
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` -> ``(B, D, H / stride, W / stride)``."""
+    def forward_levels(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(B, 3, H, W)`` -> projected ``(B, D, H / stride, W / stride)`` and, with ``fine_index``, the raw
+        fine level ``(B, fine_channels, H / fine_stride, W / fine_stride)`` (else None)."""
         mean, std = cast(torch.Tensor, self.mean), cast(torch.Tensor, self.std)
         x = (images.float() - mean) / std
-        if self.frozen:
-            with torch.no_grad():
-                feats = self.body(x)[-1]
-        else:
-            feats = self.body(x)[-1]
-        return self.proj(feats)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+            feats = self.body(x)
+        fine = feats[0] if self.fine_channels is not None else None
+        return self.proj(feats[-1]), fine
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` -> ``(B, D, H / stride, W / stride)``."""
+        return self.forward_levels(images)[0]

@@ -4,6 +4,11 @@
 generator run the decoder one token at a time with a key/value cache. Video clips ``(B, N, 3, H, W)`` use
 middle fusion: every frame goes through the backbone, and the encoder attends over all frames' features
 with a learned temporal embedding added (paper IV, after the video detection paper's architecture).
+
+With ``fine_level`` the model also builds fine features on the tokenizer's S x S grid (:class:`FineMap`);
+they are appended to the memory ``encode`` returns (the last S_h * S_w rows), so the generator carries them
+without knowing. They feed the start pointer (``pointer_starts``), optionally the decoder's cross-attention
+(``fine_memory``) and a per-pixel auxiliary loss (``dense_loss_weight``, see :meth:`forward_dense`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import torch
 from torch import nn
 
 from rleseg.models.backbone import Backbone
+from rleseg.models.fine_map import FineMap
+from rleseg.models.pointer import StartPointer
 from rleseg.models.position import grid_encoding, sine_1d
 from rleseg.models.token_init import structured_embeddings
 from rleseg.models.transformer import DecoderLayer, EncoderLayer
@@ -30,6 +37,11 @@ class ModelConfig:
     ``static_input``: a video model that sees only the first frame of each clip (paper V-D2 ablation).
     ``token_init``: ``"structured"`` (start tokens start as position encodings) or ``"random"``.
     ``multi_head``: the decoder writes one run per position with one head per run component (paper VI).
+    ``fine_level``: a finer backbone level (timm index, e.g. 1 for stride 4) fused with the encoder output
+    on the tokenizer's S x S grid; needed by ``pointer_starts`` (start logits from the feature at each start's
+    pixel, and that feature added to start inputs), ``fine_memory`` (the decoder also cross-attends to the
+    fine features) and ``dense_loss_weight`` (weight of a per-pixel cross-entropy + Dice loss on them, added
+    to the token loss in training; 0 = off).
     """
 
     backbone: str = "resnet50"
@@ -46,6 +58,18 @@ class ModelConfig:
     max_frames: int = 16
     static_input: bool = False
     multi_head: bool = False
+    fine_level: int | None = None
+    pointer_starts: bool = False
+    fine_memory: bool = False
+    dense_loss_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.fine_level is None:
+            wanted = [k for k in ("pointer_starts", "fine_memory", "dense_loss_weight") if getattr(self, k)]
+            if wanted:
+                raise ValueError(f"model options {wanted} need fine features: set fine_level (e.g. 1 for stride 4)")
+        if self.dense_loss_weight < 0:
+            raise ValueError(f"dense_loss_weight must be >= 0, got {self.dense_loss_weight}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (for checkpoints and YAML)."""
@@ -67,6 +91,7 @@ class Pix2SeqModel(nn.Module):
             pretrained=cfg.pretrained,
             frozen=cfg.frozen_backbone,
             out_index=cfg.feature_level,
+            fine_index=cfg.fine_level,
         )
         self.encoder = nn.ModuleList(
             EncoderLayer(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.encoder_layers)
@@ -84,6 +109,12 @@ class Pix2SeqModel(nn.Module):
         self.decoder_norm = nn.LayerNorm(cfg.dim)
         self.head = nn.Linear(cfg.dim, tok.vocab_size)
         self._init_tokens(tok)
+        grid = (int(tok.height), int(tok.width))
+        self.fine_cells = grid[0] * grid[1] if cfg.fine_level is not None else 0
+        self.fine_map: FineMap | None = None
+        if self.backbone.fine_channels is not None:
+            self.fine_map = FineMap(self.backbone.fine_channels, cfg.dim, grid, tok.num_classes)
+        self.pointer = StartPointer(tok, cfg.dim, grid) if cfg.pointer_starts else None
 
     def _init_tokens(self, tok: Tokenizer) -> None:
         gen = torch.Generator().manual_seed(0)
@@ -98,7 +129,14 @@ class Pix2SeqModel(nn.Module):
 
     # ----- encoder ------------------------------------------------------------------------------------
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """Images ``(B, 3, H, W)`` or clips ``(B, N, 3, H, W)`` -> memory ``(B, M, D)`` with positions added."""
+        """Images ``(B, 3, H, W)`` or clips ``(B, N, 3, H, W)`` -> memory ``(B, M, D)`` with positions added
+        (with ``fine_level``, the fine features are its last ``S_h * S_w`` rows)."""
+        return self.encode_dense(images)[0]
+
+    def encode_dense(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Memory ``(B, M, D)`` and, with ``fine_level``, per-pixel class logits ``(B, C + 1, S_h, S_w)``
+        (``(B, N, C + 1, S_h, S_w)`` for clips), else None."""
+        n = 0
         if images.dim() == 5:
             if self.frame_embed is None:
                 raise ValueError(f"got clips {tuple(images.shape)} but the tokenizer is for single images")
@@ -107,32 +145,61 @@ class Pix2SeqModel(nn.Module):
             b, n = images.shape[:2]
             if n > self.cfg.max_frames:
                 raise ValueError(f"clip of {n} frames is longer than max_frames={self.cfg.max_frames}")
-            feats = self.backbone(images.flatten(0, 1))  # (B*N, D, h, w)
+            feats, fine = self.backbone.forward_levels(images.flatten(0, 1))  # (B*N, D, h, w)
             d, h, w = feats.shape[1:]
             x = feats.view(b, n, d, h * w).permute(0, 1, 3, 2)  # (B, N, hw, D)
             pos = grid_encoding(h, w, d, feats.device)[None, None] + self.frame_embed.weight[:n, None, :][None]
             x, pos = x.reshape(b, n * h * w, d), pos.reshape(1, n * h * w, d)
         else:
-            feats = self.backbone(images)
+            feats, fine = self.backbone.forward_levels(images)
             b, d, h, w = feats.shape
             x = feats.flatten(2).transpose(1, 2)  # (B, hw, D)
             pos = grid_encoding(h, w, d, feats.device)[None]
         pos = pos.to(x.dtype)
         for layer in self.encoder:
             x = layer(x, pos)
-        return self.encoder_norm(x) + pos
+        memory = self.encoder_norm(x) + pos
+        if self.fine_map is None or fine is None:
+            return memory, None
+        context = memory.reshape(b * max(n, 1), h * w, d).transpose(1, 2).reshape(-1, d, h, w)
+        grid_feats = self.fine_map(fine, context)  # (B*N, D, S_h, S_w)
+        dense = self.fine_map.dense_logits(grid_feats)  # (B*N, C+1, S_h, S_w)
+        if n:
+            grid_feats = grid_feats.view(b, n, *grid_feats.shape[1:]).mean(1)  # frames share the start grid
+            dense = dense.view(b, n, *dense.shape[1:])
+        fine_tokens = grid_feats.flatten(2).transpose(1, 2)  # (B, G, D)
+        return torch.cat([memory, fine_tokens.to(memory.dtype)], dim=1), dense
+
+    def split_memory(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``memory (B, M, D)`` -> what the decoder cross-attends to and the fine features ``(B, G, D)``
+        (None without ``fine_level``)."""
+        if not self.fine_cells:
+            return memory, None
+        fine = memory[:, -self.fine_cells :]
+        return (memory if self.cfg.fine_memory else memory[:, : -self.fine_cells]), fine
 
     # ----- decoder ------------------------------------------------------------------------------------
-    def _token_inputs(self, tokens: torch.Tensor, offset: int = 0) -> torch.Tensor:
+    def _token_inputs(self, tokens: torch.Tensor, offset: int = 0, fine: torch.Tensor | None = None) -> torch.Tensor:
         positions = torch.arange(offset, offset + tokens.shape[1], device=tokens.device)
-        return self.embed(tokens) + sine_1d(positions, self.cfg.dim).to(self.embed.weight.dtype)
+        x = self.embed(tokens) + sine_1d(positions, self.cfg.dim).to(self.embed.weight.dtype)
+        if self.pointer is not None and fine is not None:
+            x = x + self.pointer.input_features(tokens, fine)
+        return x
+
+    def _logits(self, x: torch.Tensor, fine: torch.Tensor | None) -> torch.Tensor:
+        hidden = self.decoder_norm(x)
+        logits = self.head(hidden)
+        if self.pointer is not None and fine is not None:
+            logits = self.pointer.add_logits(logits, hidden, fine)
+        return logits
 
     def decode(self, inputs: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
         """Teacher-forced decoding: ``inputs (B, T)`` tokens, ``memory (B, M, D)`` -> logits ``(B, T, V)``."""
-        x = self._token_inputs(inputs)
+        cross, fine = self.split_memory(memory)
+        x = self._token_inputs(inputs, fine=fine)
         for layer in self.decoder:
-            x = layer(x, memory)
-        return self.head(self.decoder_norm(x))
+            x = layer(x, cross)
+        return self._logits(x, fine)
 
     def new_cache(self) -> list[dict[str, dict[str, torch.Tensor]]]:
         """An empty key/value cache for :meth:`decode_step`, one entry per decoder layer."""
@@ -146,11 +213,17 @@ class Pix2SeqModel(nn.Module):
         offset: int,
     ) -> torch.Tensor:
         """One cached step: ``tokens (B, 1)`` at position ``offset`` -> logits ``(B, V)`` of the next token."""
-        x = self._token_inputs(tokens, offset)
+        cross, fine = self.split_memory(memory)
+        x = self._token_inputs(tokens, offset, fine=fine)
         for layer, layer_cache in zip(self.decoder, cache, strict=True):
-            x = layer(x, memory, cache=layer_cache)
-        return self.head(self.decoder_norm(x))[:, -1]
+            x = layer(x, cross, cache=layer_cache)
+        return self._logits(x, fine)[:, -1]
 
     def forward(self, images: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """``images`` ``(B, 3, H, W)`` / ``(B, N, 3, H, W)``, ``inputs`` ``(B, T)`` -> logits ``(B, T, V)``."""
         return self.decode(inputs, self.encode(images))
+
+    def forward_dense(self, images: torch.Tensor, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Token logits ``(B, T, V)`` and the per-pixel class logits of :meth:`encode_dense` (or None)."""
+        memory, dense = self.encode_dense(images)
+        return self.decode(inputs, memory), dense

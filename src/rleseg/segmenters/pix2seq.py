@@ -22,6 +22,7 @@ from rleseg.inference.generate import SamplingConfig, generate, generate_runs, s
 from rleseg.models import build_model
 from rleseg.models.multihead import MultiHeadPix2Seq, tokens_to_runs
 from rleseg.segmenters.base import Segmenter
+from rleseg.segmenters.losses import ce_dice_loss
 from rleseg.segmenters.spec import OutputSpec, WindowPrediction
 from rleseg.segmenters.token_batch import collate_tokens
 from rleseg.tokenizers import Tokenizer, Vocab, create_tokenizer, tokenizer_class
@@ -34,6 +35,15 @@ def weighted_token_loss(logits: torch.Tensor, targets: torch.Tensor, weights: to
     ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction="none")
     ce = ce.view_as(weights)
     return (ce * weights).sum() / weights.sum().clamp(min=1e-6)
+
+
+def dense_loss(dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy + soft Dice of per-pixel logits ``(B, K, S_h, S_w)`` (clips: ``(B, n, K, S_h, S_w)``,
+    ``n`` the frames the model saw) against the window masks at S ``(B, S_h, S_w)`` / ``(B, N, S_h, S_w)``."""
+    target = mask.long()
+    if dense.dim() == 5:
+        dense, target = dense.flatten(0, 1), target[:, : dense.shape[1]].flatten(0, 1)
+    return ce_dice_loss(dense, target)[0]
 
 
 def _option_default(key: str) -> Any:
@@ -140,7 +150,9 @@ class Pix2SeqSegmenter(Segmenter):
         return self.model(images, inputs)
 
     def loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Weighted token loss and token accuracy (run-level for the multi-headed decoder)."""
+        """Weighted token loss and token accuracy (run-level for the multi-headed decoder), plus
+        ``dense_loss_weight`` times the per-pixel loss on the fine features when that weight is set."""
+        dense: torch.Tensor | None = None
         if isinstance(self.model, MultiHeadPix2Seq):
             targets = tokens_to_runs(batch["targets"], self.model.k)
             b = targets.shape[0]
@@ -153,11 +165,18 @@ class Pix2SeqSegmenter(Segmenter):
             logits = self.model.forward_runs(batch["image"], targets)
         else:
             targets, weights = batch["targets"], batch["weights"]
-            logits = self.model(batch["image"], batch["inputs"])
+            if self.cfg.model.pix2seq.dense_loss_weight > 0:
+                logits, dense = self.model.forward_dense(batch["image"], batch["inputs"])
+            else:
+                logits = self.model(batch["image"], batch["inputs"])
         loss = weighted_token_loss(logits, targets, weights)
         real = weights > 0
         acc = ((logits.argmax(-1) == targets) & real).sum() / real.sum().clamp(min=1)
-        return loss, {"token_acc": acc}
+        logs = {"token_acc": acc}
+        if dense is not None:
+            logs["dense_loss"] = dense_loss(dense, batch["mask"])
+            loss = loss + self.cfg.model.pix2seq.dense_loss_weight * logs["dense_loss"]
+        return loss, logs
 
     # ----- generation ---------------------------------------------------------------------------------
     @property

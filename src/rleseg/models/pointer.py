@@ -1,0 +1,71 @@
+"""Start tokens tied to image features: a pointer-style start head and feature-aware start inputs.
+
+A plain output head scores the S*S start tokens with one fixed vector each, so the decoder must carry the
+whole image layout in its hidden state. :class:`StartPointer` instead scores start ``s`` by the dot product
+of the decoder state with the fine feature at the pixel ``s`` names (a pointer network over positions),
+added to the head's own start logits, and adds that pixel's feature to a start token's embedding when the
+decoder reads it back, so the next token (the run length or class) is written knowing what is there.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from rleseg.models.token_init import start_coordinates
+from rleseg.tokenizers.base import Tokenizer
+
+
+def start_cells(tok: Tokenizer, grid: tuple[int, int]) -> torch.Tensor:
+    """Row-major cell index on ``grid`` (``(S_h, S_w)``) of the pixel each start token names: ``(n_starts,)``.
+
+    Raises ValueError for schemes without 1-D start tokens (2-D starts name rows and columns separately).
+    """
+    yx = start_coordinates(tok)
+    if yx is None:
+        raise ValueError(
+            f"pointer starts need a scheme with 1-D start tokens; tokenizer {tok.name!r} "
+            f"(starts={getattr(tok, 'starts', None)!r}) has none"
+        )
+    gh, gw = grid
+    rows = np.minimum((yx[0] * gh).astype(np.int64), gh - 1)
+    cols = np.minimum((yx[1] * gw).astype(np.int64), gw - 1)
+    return torch.from_numpy(rows * gw + cols)
+
+
+class StartPointer(nn.Module):
+    """Start logits and start-input features from fine features ``(B, G, D)`` (G = S_h * S_w cells)."""
+
+    def __init__(self, tok: Tokenizer, dim: int, grid: tuple[int, int]) -> None:
+        super().__init__()
+        r = tok.vocab["starts"]
+        self.start, self.stop = int(r.start), int(r.stop)
+        self.register_buffer("cells", start_cells(tok, grid), persistent=False)
+        self.query = nn.Linear(dim, dim)
+        self.key = nn.Linear(dim, dim)
+        self.inject = nn.Linear(dim, dim)
+        nn.init.zeros_(self.inject.weight)  # starts out as the plain model; learns how much to add
+        nn.init.zeros_(self.inject.bias)
+
+    def _cells(self) -> torch.Tensor:
+        return self.cells  # type: ignore[return-value]
+
+    def add_logits(self, logits: torch.Tensor, hidden: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
+        """``logits (B, T, V)`` with ``q(hidden) . k(fine[cell])`` added on the start range; ``hidden``
+        ``(B, T, D)`` (after the decoder's final norm), ``fine`` ``(B, G, D)``."""
+        keys = self.key(fine)[:, self._cells()]  # (B, n_starts, D)
+        q = self.query(hidden)  # (B, T, D)
+        pointer = (q @ keys.transpose(1, 2)) / math.sqrt(q.shape[-1])  # (B, T, n_starts)
+        starts = logits[..., self.start : self.stop] + pointer.to(logits.dtype)
+        return torch.cat([logits[..., : self.start], starts, logits[..., self.stop :]], dim=-1)
+
+    def input_features(self, tokens: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
+        """``(B, T, D)``: the projected fine feature of the cell each start token in ``tokens (B, T)`` names,
+        zero for every other token."""
+        is_start = (tokens >= self.start) & (tokens < self.stop)
+        idx = self._cells()[(tokens - self.start).clamp(0, self.stop - self.start - 1)]  # (B, T)
+        feats = torch.gather(fine, 1, idx[..., None].expand(-1, -1, fine.shape[-1]))  # (B, T, D)
+        return self.inject(feats) * is_start[..., None].to(feats.dtype)
