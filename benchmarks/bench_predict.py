@@ -9,10 +9,11 @@ split into the encoder (backbone + transformer encoder), the decoder steps (gene
 token decoding, and the Predictor's own work (cutting windows, merging, resizing).
 
 Models: trained checkpoints when given (``--demo``, ``--p2s``, ``--unet``: ``last.ckpt`` of ``rleseg train``
-runs of the configs), else randomly initialised ones; a random token model then gets the mean sequence length
-of the image's own windows (tokenized ground truth) as its token budget, so that it writes realistic lengths
-(EOS is suppressed until the grammar closes the sequence at that budget: every window that long, no early
-ends, a conservative case). ``--threads``: torch threads per run (on a shared, loaded machine one thread per
+runs of the configs), else randomly initialised ones. A random token model gets the mean sequence length of
+the image's own windows (tokenized ground truth) as its token budget and EOS is suppressed until the grammar
+closes the sequence; the grammar also ends a sequence whose runs reach the end of the mask, which a random
+model does early, so its sequences are shorter than real ones (the table shows the lengths actually written:
+prefer trained checkpoints). ``--threads``: torch threads per run (on a shared, loaded machine one thread per
 process is much faster than torch's default for every model).
 """
 

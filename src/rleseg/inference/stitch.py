@@ -87,7 +87,8 @@ class WindowMerger:
         """The merged labels, ``shape``; pixels no window covered are 0 (background)."""
         if self.rule in ("vote", "average"):
             merged = (self.votes if self.rule == "vote" else self.sums).argmax(axis=0)
-            return np.where(self.canvas < 0, 0, merged)
+            merged[self.canvas < 0] = 0  # in place: no second full-size array
+            return merged
         return np.where(self.canvas < 0, 0, self.canvas).astype(np.int64, copy=False)
 
 

@@ -57,7 +57,7 @@ class WindowJob:
         self.settings = settings
         self.shape0 = pixels.shape[:-1]  # (H, W) or (T, H, W)
         video = clip_starts is not None
-        dummy = Sample(pixels, np.zeros(self.shape0, np.int64), None, "video" if video else "input")
+        dummy = Sample(pixels, np.zeros(self.shape0, np.uint8), None, "video" if video else "input")  # sizes only
         self.sample = resize_sample(dummy, settings.image_size)
         shape = self.sample.mask.shape
         h, w = shape[-2:]
@@ -104,14 +104,19 @@ class WindowJob:
 
     def result(self) -> Prediction:
         """The merged prediction, resized back to the input's own size and cleaned of small gaps."""
-        mask = resize_nearest(self.merger.result(), self.shape0[-2:])
-        inst = None if self.canvas is None else resize_nearest(self.canvas.canvas, self.shape0[-2:])
+        mask = _at_shape(self.merger.result(), self.shape0[-2:])
+        inst = None if self.canvas is None else _at_shape(self.canvas.canvas, self.shape0[-2:])
         gap = self.settings.cleanup
         if gap:
             mask = close_gaps(mask, gap)
             inst = None if inst is None else close_gaps(inst, gap)
         lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.int64)
         return Prediction(mask, inst, lengths)
+
+
+def _at_shape(labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Labels ``(..., h, w)`` at ``(..., H, W)`` (nearest); the array itself when it has that size already."""
+    return labels if labels.shape[-2:] == tuple(shape) else resize_nearest(labels, (shape[0], shape[1]))
 
 
 def _at_size(probs: np.ndarray, p: int) -> np.ndarray:
