@@ -115,3 +115,23 @@ def test_config_errors_name_the_setting() -> None:
     both = load_config(None, ["model.pix2seq_d.steps=5", "model.pix2seq-d.td=1.5"])
     assert (both.model.section("pix2seq-d").steps, both.model.pix2seq_d.td) == (5, 1.5)
     assert both.to_dict()["model"]["pix2seq-d"]["steps"] == 5 and "pix2seq_d" not in both.to_dict()["model"]
+
+
+@pytest.mark.parametrize("options", [["model.pix2seq-d.self_condition=true"], ["model.pix2seq-d.loss=sigmoid"]])
+def test_self_conditioning_and_sigmoid_loss_train_and_sample(tmp_path: Path, options: list[str]) -> None:
+    cfg = load_config(write_config(tmp_path / "p.yaml"), options)
+    model = Pix2SeqDSegmenter.create(cfg, ["background", "cell", "other"])
+    batch = {
+        "image": torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8),
+        "mask": torch.randint(0, 3, (2, 16, 16)),
+        "instances": torch.randint(0, 9, (2, 16, 16)),
+        "names": ["a", "b"],
+    }
+    torch.manual_seed(0)
+    for _ in range(3):  # self-conditioning runs its extra prediction on about half the steps
+        loss, logs = model.loss(batch)
+        loss.backward()
+        assert torch.isfinite(loss) and set(logs) == {"class_acc", "instance_acc"}
+    assert all(p.grad is not None for p in model.net.decoder.parameters())
+    out = model.eval().predict_windows(batch["image"])
+    assert out.masks.shape == (2, 16, 16) and out.instances is not None and int(out.masks.max()) <= 2
