@@ -118,13 +118,14 @@ def _one_run(spec: dict[str, Any]) -> dict[str, Any]:
     if predictor.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
         torch.cuda.synchronize()
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss0 = _memory_mb("VmRSS")
+    _reset_peak()
     t0 = time.perf_counter()
     pred = predictor.predict_image(image)
     if predictor.device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
-    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss1 = _memory_mb("VmHWM")
     model_s = totals["predict_windows"]
     parts = {"predictor (cut, merge, resize)": seconds - model_s}
     if token:
@@ -145,10 +146,31 @@ def _one_run(spec: dict[str, Any]) -> dict[str, Any]:
         "parts_s": parts,
         "mean_tokens": float(lengths.mean()) if lengths.size else None,
         "max_tokens": int(lengths.max()) if lengths.size else None,
-        "peak_rss_mb": rss1 / 1024,
-        "prediction_peak_rise_mb": (rss1 - rss0) / 1024,
+        "peak_rss_mb": rss1,
+        "prediction_peak_rise_mb": rss1 - rss0,
         "cuda_peak_mb": torch.cuda.max_memory_allocated() / 2**20 if predictor.device.type == "cuda" else None,
     }
+
+
+def _memory_mb(field: str) -> float:
+    """This process's resident memory in MB: ``VmRSS`` (now) or ``VmHWM`` (peak since start or the last
+    :func:`_reset_peak`), from /proc (Linux); elsewhere the peak from getrusage (which a spawned process
+    inherits from its parent as a floor)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> None:
+    """Reset the peak resident memory (VmHWM) to the current one, where Linux allows it."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 def _num_windows(predictor: Any, image: np.ndarray) -> int:
@@ -203,7 +225,8 @@ def run(quick: bool = False, checkpoints: dict[str, str] | None = None, threads:
             "rise MB",
         ],
         caption="x Unet: seconds / the cpu-unet row at its own stride (<1: faster than the Unet). peak MB: the "
-        "process's peak resident memory (model and image included); rise MB: how much prediction raised it.",
+        "process's peak resident memory during the prediction (model and image included); rise MB: that peak "
+        "minus the resident memory just before.",
     )
     where = Table("Where the time goes (seconds)", ["model", "batch", "stride", "part", "s", "share"])
     for r in records:
