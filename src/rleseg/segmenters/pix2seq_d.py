@@ -76,18 +76,26 @@ def _ema_fn(decay: float) -> Any:
 
 
 class Pix2SeqDSegmenter(Segmenter):
-    """Pix2Seq-D for ``config``'s ``model.pix2seq-d`` section and ``class_names`` (background first)."""
+    """Pix2Seq-D for ``config``'s ``model.pix2seq-d`` section and ``class_names`` (background first).
+    ``pretrained``: let ``model.pix2seq-d.pretrained`` download timm weights (False when a checkpoint's
+    weights replace them)."""
 
     family: ClassVar[str] = "pix2seq-d"
 
-    def __init__(self, config: dict[str, Any], class_names: list[str]) -> None:
+    def __init__(self, config: dict[str, Any], class_names: list[str], *, pretrained: bool = True) -> None:
         super().__init__(config, class_names)
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["pretrained"])
         m = self.m
         self.layout = check_config(m, len(self.class_names) - 1)
         k = self.layout.channels
         encoder = PyramidEncoder(
-            m.backbone, tuple(m.levels), m.dim, m.heads, m.encoder_layers, m.fuse_dim, pretrained=m.pretrained
+            m.backbone,
+            tuple(m.levels),
+            m.dim,
+            m.heads,
+            m.encoder_layers,
+            m.fuse_dim,
+            pretrained=m.pretrained and pretrained,
         )
         in_channels = k + m.fuse_dim + m.previous_frames * k + (k if m.self_condition else 0)
         decoder = MaskDecoder(
@@ -113,6 +121,13 @@ class Pix2SeqDSegmenter(Segmenter):
     def create(cls, cfg: Config, class_names: list[str]) -> Pix2SeqDSegmenter:
         """A new model for ``cfg.model.pix2seq-d`` (random backbone unless ``pretrained``)."""
         return cls(cfg.to_dict(), list(class_names))
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict[str, Any]) -> Pix2SeqDSegmenter:
+        """Rebuild from a loaded checkpoint dict without downloading backbone weights (its own replace them)."""
+        model = cls(**checkpoint["hyper_parameters"], pretrained=False)
+        model.load_state_dict(checkpoint["state_dict"])
+        return model
 
     @classmethod
     def takes_clips(cls, cfg: Config) -> bool:
