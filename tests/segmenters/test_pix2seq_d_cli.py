@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -121,7 +122,7 @@ def test_config_errors_name_the_setting() -> None:
 def test_self_conditioning_and_sigmoid_loss_train_and_sample(tmp_path: Path, options: list[str]) -> None:
     cfg = load_config(write_config(tmp_path / "p.yaml"), options)
     model = Pix2SeqDSegmenter.create(cfg, ["background", "cell", "other"])
-    batch = {
+    batch: dict[str, Any] = {
         "image": torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8),
         "mask": torch.randint(0, 3, (2, 16, 16)),
         "instances": torch.randint(0, 9, (2, 16, 16)),
