@@ -98,3 +98,16 @@ def test_fine_options_need_a_fine_level() -> None:
         ModelConfig(pointer_starts=True)
     with pytest.raises(ValueError, match="dense_loss_weight must be >= 0"):
         ModelConfig(fine_level=1, dense_loss_weight=-1.0)
+
+
+def test_fine_features_nothing_uses_are_refused() -> None:
+    with pytest.raises(ValueError, match="nothing uses"):
+        ModelConfig(fine_level=1)
+
+
+def test_dense_logits_only_with_the_dense_loss() -> None:
+    tok = create_tokenizer("lac", mask_size=8, num_classes=2)
+    model = Pix2SeqModel(tok, ModelConfig(**{**TINY.to_dict(), "dense_loss_weight": 0.0})).eval()
+    assert model.dense_head is None
+    with torch.no_grad():
+        assert model.encode_dense(torch.randint(0, 255, (1, 3, 64, 64), dtype=torch.uint8))[1] is None

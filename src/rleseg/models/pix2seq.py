@@ -64,10 +64,14 @@ class ModelConfig:
     dense_loss_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.fine_level is None:
-            wanted = [k for k in ("pointer_starts", "fine_memory", "dense_loss_weight") if getattr(self, k)]
-            if wanted:
-                raise ValueError(f"model options {wanted} need fine features: set fine_level (e.g. 1 for stride 4)")
+        users = [k for k in ("pointer_starts", "fine_memory", "dense_loss_weight") if getattr(self, k)]
+        if self.fine_level is None and users:
+            raise ValueError(f"model options {users} need fine features: set fine_level (e.g. 1 for stride 4)")
+        if self.fine_level is not None and not users:
+            raise ValueError(
+                f"fine_level={self.fine_level} builds fine features nothing uses: also set pointer_starts, "
+                "fine_memory or dense_loss_weight (or unset fine_level)"
+            )
         if self.dense_loss_weight < 0:
             raise ValueError(f"dense_loss_weight must be >= 0, got {self.dense_loss_weight}")
 
@@ -112,8 +116,10 @@ class Pix2SeqModel(nn.Module):
         grid = (int(tok.height), int(tok.width))
         self.fine_cells = grid[0] * grid[1] if cfg.fine_level is not None else 0
         self.fine_map: FineMap | None = None
+        self.dense_head: nn.Conv2d | None = None
         if self.backbone.fine_channels is not None:
-            self.fine_map = FineMap(self.backbone.fine_channels, cfg.dim, grid, tok.num_classes)
+            self.fine_map = FineMap(self.backbone.fine_channels, cfg.dim, grid)
+        self.dense_head = nn.Conv2d(cfg.dim, tok.num_classes + 1, 1) if cfg.dense_loss_weight > 0 else None
         self.pointer = StartPointer(tok, cfg.dim, grid) if cfg.pointer_starts else None
 
     def _init_tokens(self, tok: Tokenizer) -> None:
@@ -134,8 +140,8 @@ class Pix2SeqModel(nn.Module):
         return self.encode_dense(images)[0]
 
     def encode_dense(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Memory ``(B, M, D)`` and, with ``fine_level``, per-pixel class logits ``(B, C + 1, S_h, S_w)``
-        (``(B, N, C + 1, S_h, S_w)`` for clips), else None."""
+        """Memory ``(B, M, D)`` and, with ``dense_loss_weight``, per-pixel class logits ``(B, C + 1, S_h, S_w)``
+        from the fine features (``(B, N, C + 1, S_h, S_w)`` for clips), else None."""
         n = 0
         if images.dim() == 5:
             if self.frame_embed is None:
@@ -163,10 +169,10 @@ class Pix2SeqModel(nn.Module):
             return memory, None
         context = memory.reshape(b * max(n, 1), h * w, d).transpose(1, 2).reshape(-1, d, h, w)
         grid_feats = self.fine_map(fine, context)  # (B*N, D, S_h, S_w)
-        dense = self.fine_map.dense_logits(grid_feats)  # (B*N, C+1, S_h, S_w)
+        dense = None if self.dense_head is None else self.dense_head(grid_feats)  # (B*N, C+1, S_h, S_w)
         if n:
             grid_feats = grid_feats.view(b, n, *grid_feats.shape[1:]).mean(1)  # frames share the start grid
-            dense = dense.view(b, n, *dense.shape[1:])
+            dense = None if dense is None else dense.view(b, n, *dense.shape[1:])
         fine_tokens = grid_feats.flatten(2).transpose(1, 2)  # (B, G, D)
         return torch.cat([memory, fine_tokens.to(memory.dtype)], dim=1), dense
 
