@@ -72,6 +72,22 @@ def test_training_windows_change_with_the_epoch_and_evaluation_windows_do_not() 
     assert evaluation.windows == before
 
 
+def test_images_no_larger_than_p_are_shifted_only_when_p_is_set() -> None:
+    small = blocks_source(h=90, w=120)
+    shifted = WindowDataset(small, WindowConfig(patch_size=128), train=True, mask_size=(32, 32))
+    corners = set()
+    for epoch in range(6):
+        shifted.set_epoch(epoch)
+        assert len(shifted.windows) == len(small), "still one window per image"
+        corners |= {(w.y, w.x) for w in shifted.windows}
+    # offsets in [L - P - P/8, P/8] along each axis (P = 128, P/8 = 16)
+    assert len(corners) > 1 and all(90 - 144 <= y <= 16 and 120 - 144 <= x <= 16 for y, x in corners)
+    whole = WindowDataset(small, WindowConfig(patch_size=None), train=True, mask_size=(32, 32))
+    for epoch in range(3):
+        whole.set_epoch(epoch)
+        assert {(w.y, w.x) for w in whole.windows} == {(0, 0)}, "no patch size: the window is the whole image"
+
+
 def test_batches_are_padded_to_their_longest_sequence_by_default() -> None:
     tok = create_tokenizer("lac", mask_size=20, num_classes=2, max_len=256)
     dm = token_datamodule(tok, blocks_source(), windows=WindowConfig(patch_size=60), batch_size=4)

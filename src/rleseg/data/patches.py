@@ -4,7 +4,8 @@ Windows are described by their top-left corner; images smaller than P are padded
 Training windows use random strides drawn from a range, and the last window along each axis is shifted
 back inside the image, so every pixel is covered at least once. Along an axis no longer than P, a training
 window is shifted by a random offset instead (up to P/8 beyond the image on either side, padded), so small
-images do not give the same window every epoch.
+images do not give the same window every epoch (the dataset does this only when a patch size P is set: without
+one a window is the whole image).
 """
 
 from __future__ import annotations

@@ -117,8 +117,10 @@ class WindowDataset(Dataset):
             if self.frames is not None:
                 t_stride = self.cfg.frame_stride if self.train else (self.cfg.eval_frame_stride or self.frames)
                 ts = temporal_windows(shape[0], self.frames, t_stride)
+            # without a patch size a window is the whole image: no random shift (that would cut it)
+            shift_rng = rng if self.cfg.patch_size else None
             for t in ts:
-                windows += [Window(i, y, x, t) for y, x in spatial_windows(h, w, p, stride, rng)]
+                windows += [Window(i, y, x, t) for y, x in spatial_windows(h, w, p, stride, shift_rng)]
         self.windows = windows
         self.epoch = epoch
 
