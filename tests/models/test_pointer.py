@@ -64,20 +64,21 @@ def test_pointer_logits_rank_starts_by_their_feature() -> None:
     fine = torch.zeros(1, 16, 16)
     fine[0, 9] = torch.ones(16)  # the feature at cell 9 matches the query below
     logits = torch.zeros(1, 1, tok.vocab_size)
-    out = ptr.add_logits(logits, torch.ones(1, 1, 16), fine)
+    out = ptr.add_logits(logits, torch.ones(1, 1, 16), ptr.keys(fine))
     r = tok.vocab["starts"]
     assert int(out[0, 0, r.start : r.stop].argmax()) == 9
     assert (out[0, 0, : r.start] == 0).all() and (out[0, 0, r.stop :] == 0).all(), "only start logits change"
 
 
-def test_cached_steps_equal_full_decoding_with_the_pointer() -> None:
+@pytest.mark.parametrize("fine_memory", [False, True])
+def test_cached_steps_equal_full_decoding_with_the_pointer(fine_memory: bool) -> None:
     tok = create_tokenizer("lac", mask_size=8, num_classes=2)
-    model = Pix2SeqModel(tok, TINY).eval()
+    model = Pix2SeqModel(tok, ModelConfig(**{**TINY.to_dict(), "fine_memory": fine_memory})).eval()
     images = torch.randint(0, 255, (2, 3, 64, 64), dtype=torch.uint8)
     tokens = torch.randint(0, tok.vocab_size, (2, 9))
     with torch.no_grad():
         memory, dense = model.encode_dense(images)
-        assert memory.shape[1] == 4 * 4 + 8 * 8, "coarse 4 x 4 memory, then the 8 x 8 fine grid"
+        assert memory.shape[1] == 4 * 4 + 2 * 8 * 8, "coarse 4 x 4 memory, the 8 x 8 fine grid, its pointer keys"
         assert dense is not None and dense.shape == (2, 3, 8, 8)
         full = model.decode(tokens, memory)
         cache = model.new_cache()
@@ -90,7 +91,7 @@ def test_video_clips_get_per_frame_dense_logits() -> None:
     model = Pix2SeqModel(tok, TINY).eval()
     with torch.no_grad():
         memory, dense = model.encode_dense(torch.randint(0, 255, (1, 2, 3, 64, 64), dtype=torch.uint8))
-    assert dense is not None and dense.shape == (1, 2, 3, 8, 8) and memory.shape[1] == 2 * 16 + 64
+    assert dense is not None and dense.shape == (1, 2, 3, 8, 8) and memory.shape[1] == 2 * 16 + 2 * 64
 
 
 def test_fine_options_need_a_fine_level() -> None:

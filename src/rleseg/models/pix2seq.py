@@ -6,8 +6,8 @@ middle fusion: every frame goes through the backbone, and the encoder attends ov
 with a learned temporal embedding added (paper IV, after the video detection paper's architecture).
 
 With ``fine_level`` the model also builds fine features on the tokenizer's S x S grid (:class:`FineMap`);
-they are appended to the memory ``encode`` returns (the last S_h * S_w rows), so the generator carries them
-without knowing. They feed the start pointer (``pointer_starts``), optionally the decoder's cross-attention
+they are appended to the memory ``encode`` returns (S_h * S_w rows, then as many rows of the pointer's keys,
+computed once per image), so the generator carries them without knowing. They feed the start pointer (``pointer_starts``), optionally the decoder's cross-attention
 (``fine_memory``) and a per-pixel auxiliary loss (``dense_loss_weight``, see :meth:`forward_dense`).
 """
 
@@ -173,16 +173,22 @@ class Pix2SeqModel(nn.Module):
         if n:
             grid_feats = grid_feats.view(b, n, *grid_feats.shape[1:]).mean(1)  # frames share the start grid
             dense = None if dense is None else dense.view(b, n, *dense.shape[1:])
-        fine_tokens = grid_feats.flatten(2).transpose(1, 2)  # (B, G, D)
-        return torch.cat([memory, fine_tokens.to(memory.dtype)], dim=1), dense
+        fine_tokens = grid_feats.flatten(2).transpose(1, 2).to(memory.dtype)  # (B, G, D)
+        extra = [fine_tokens] if self.pointer is None else [fine_tokens, self.pointer.keys(fine_tokens)]
+        return torch.cat([memory, *extra], dim=1), dense
 
-    def split_memory(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``memory (B, M, D)`` -> what the decoder cross-attends to and the fine features ``(B, G, D)``
-        (None without ``fine_level``)."""
-        if not self.fine_cells:
-            return memory, None
-        fine = memory[:, -self.fine_cells :]
-        return (memory if self.cfg.fine_memory else memory[:, : -self.fine_cells]), fine
+    def split_memory(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """``memory (B, M, D)`` -> what the decoder cross-attends to, the fine features ``(B, G, D)`` and the
+        pointer's keys ``(B, G, D)`` (None where the model has none)."""
+        g = self.fine_cells
+        if not g:
+            return memory, None, None
+        if self.pointer is None:
+            coarse, fine, keys = memory[:, :-g], memory[:, -g:], None
+        else:
+            coarse, fine, keys = memory[:, : -2 * g], memory[:, -2 * g : -g], memory[:, -g:]
+        cross = torch.cat([coarse, fine], dim=1) if self.cfg.fine_memory else coarse
+        return cross, fine, keys
 
     # ----- decoder ------------------------------------------------------------------------------------
     def _token_inputs(self, tokens: torch.Tensor, offset: int = 0, fine: torch.Tensor | None = None) -> torch.Tensor:
@@ -192,20 +198,20 @@ class Pix2SeqModel(nn.Module):
             x = x + self.pointer.input_features(tokens, fine)
         return x
 
-    def _logits(self, x: torch.Tensor, fine: torch.Tensor | None) -> torch.Tensor:
+    def _logits(self, x: torch.Tensor, keys: torch.Tensor | None) -> torch.Tensor:
         hidden = self.decoder_norm(x)
         logits = self.head(hidden)
-        if self.pointer is not None and fine is not None:
-            logits = self.pointer.add_logits(logits, hidden, fine)
+        if self.pointer is not None and keys is not None:
+            logits = self.pointer.add_logits(logits, hidden, keys)
         return logits
 
     def decode(self, inputs: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
         """Teacher-forced decoding: ``inputs (B, T)`` tokens, ``memory (B, M, D)`` -> logits ``(B, T, V)``."""
-        cross, fine = self.split_memory(memory)
+        cross, fine, keys = self.split_memory(memory)
         x = self._token_inputs(inputs, fine=fine)
         for layer in self.decoder:
             x = layer(x, cross)
-        return self._logits(x, fine)
+        return self._logits(x, keys)
 
     def new_cache(self) -> list[dict[str, dict[str, torch.Tensor]]]:
         """An empty key/value cache for :meth:`decode_step`, one entry per decoder layer."""
@@ -219,11 +225,11 @@ class Pix2SeqModel(nn.Module):
         offset: int,
     ) -> torch.Tensor:
         """One cached step: ``tokens (B, 1)`` at position ``offset`` -> logits ``(B, V)`` of the next token."""
-        cross, fine = self.split_memory(memory)
+        cross, fine, keys = self.split_memory(memory)
         x = self._token_inputs(tokens, offset, fine=fine)
         for layer, layer_cache in zip(self.decoder, cache, strict=True):
             x = layer(x, cross, cache=layer_cache)
-        return self._logits(x, fine)[:, -1]
+        return self._logits(x, keys)[:, -1]
 
     def forward(self, images: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """``images`` ``(B, 3, H, W)`` / ``(B, N, 3, H, W)``, ``inputs`` ``(B, T)`` -> logits ``(B, T, V)``."""

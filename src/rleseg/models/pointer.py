@@ -53,12 +53,16 @@ class StartPointer(nn.Module):
     def _cells(self) -> torch.Tensor:
         return self.cells  # type: ignore[return-value]
 
-    def add_logits(self, logits: torch.Tensor, hidden: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
-        """``logits (B, T, V)`` with ``q(hidden) . k(fine[cell])`` added on the start range; ``hidden``
-        ``(B, T, D)`` (after the decoder's final norm), ``fine`` ``(B, G, D)``."""
-        keys = self.key(fine)[:, self._cells()]  # (B, n_starts, D)
+    def keys(self, fine: torch.Tensor) -> torch.Tensor:
+        """Pointer keys ``(B, G, D)`` of fine features ``(B, G, D)``: computed once per image, reused every step."""
+        return self.key(fine)
+
+    def add_logits(self, logits: torch.Tensor, hidden: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """``logits (B, T, V)`` with ``q(hidden) . keys[cell]`` added on the start range; ``hidden``
+        ``(B, T, D)`` (after the decoder's final norm), ``keys`` ``(B, G, D)`` from :meth:`keys`."""
         q = self.query(hidden)  # (B, T, D)
-        pointer = (q @ keys.transpose(1, 2)) / math.sqrt(q.shape[-1])  # (B, T, n_starts)
+        pointer = (q @ keys.transpose(1, 2)) / math.sqrt(q.shape[-1])  # (B, T, G)
+        pointer = pointer[..., self._cells()]  # (B, T, n_starts)
         starts = logits[..., self.start : self.stop] + pointer.to(logits.dtype)
         return torch.cat([logits[..., : self.start], starts, logits[..., self.stop :]], dim=-1)
 
