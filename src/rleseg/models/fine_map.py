@@ -2,9 +2,10 @@
 
 The transformer encoder works on a coarse grid (stride 16 or 32), far coarser than the grid of start tokens
 (S x S). :class:`FineMap` brings a finer backbone level (e.g. stride 4) and the encoder's context together on
-the S x S grid (projected fine level + upsampled context, normalised: a convolution block on top cost 2x
-the time per training step on a CPU and bought nothing measurable), one feature vector per start position, for the start pointer
-(:class:`~rleseg.models.pointer.StartPointer`) and an optional per-pixel auxiliary loss (``dense_logits``).
+the S x S grid, one feature vector per start position: the projected fine level plus the upsampled context,
+normalised. (A convolution block on top cost 2x the time per training step on a CPU and bought nothing
+measurable.) The features feed the start pointer (:class:`~rleseg.models.pointer.StartPointer`) and an
+optional per-pixel auxiliary loss.
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ class MultiHeadPix2Seq(Pix2SeqModel):
                 f"3d-c, 3d-f, tac, ltac); {tok.name} has variable structure"
             )
         if cfg is not None and cfg.fine_level is not None:
-            raise ValueError("the multi-headed decoder does not use fine features: unset fine_level (and pointer_starts)")
+            raise ValueError(
+                "the multi-headed decoder does not use fine features: unset fine_level (and pointer_starts)"
+            )
         super().__init__(tok, cfg)
         self.k = tok.tokens_per_run
         self.component = nn.Embedding(self.k, self.cfg.dim)

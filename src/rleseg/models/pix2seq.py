@@ -7,8 +7,9 @@ with a learned temporal embedding added (paper IV, after the video detection pap
 
 With ``fine_level`` the model also builds fine features on the tokenizer's S x S grid (:class:`FineMap`);
 they are appended to the memory ``encode`` returns (S_h * S_w rows, then as many rows of the pointer's keys,
-computed once per image), so the generator carries them without knowing. They feed the start pointer (``pointer_starts``), optionally the decoder's cross-attention
-(``fine_memory``) and a per-pixel auxiliary loss (``dense_loss_weight``, see :meth:`forward_dense`).
+computed once per image), so the generator carries them without knowing. They feed the start pointer
+(``pointer_starts``), optionally the decoder's cross-attention (``fine_memory``) and a per-pixel auxiliary
+loss (``dense_loss_weight``, see :meth:`forward_dense`).
 """
 
 from __future__ import annotations
