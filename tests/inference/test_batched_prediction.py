@@ -22,13 +22,17 @@ TINY = ModelConfig(
 )
 
 
-@pytest.fixture(scope="module")
-def segmenter() -> Pix2SeqSegmenter:
+@pytest.fixture(scope="module", params=["plain", "pointer"])
+def segmenter(request: pytest.FixtureRequest) -> Pix2SeqSegmenter:
     """A random token model whose sequences depend on the image and end at different lengths (transformer
-    weights scaled up so the image matters, EOS made a little less likely)."""
+    weights scaled up so the image matters, EOS made a little less likely); plain, or with the start pointer
+    (whose fine features and keys travel in the memory rows that generation drops and keeps)."""
     torch.manual_seed(0)
     tok = create_tokenizer("lac", mask_size=8, num_classes=2, max_len=40)
-    cfg = Config(tokenizer=TokenizerConfig(name="lac", mask_size=8, max_len=40), model=TINY)
+    model = (
+        TINY if request.param == "plain" else ModelConfig(**{**TINY.to_dict(), "fine_level": 1, "pointer_starts": True})
+    )
+    cfg = Config(tokenizer=TokenizerConfig(name="lac", mask_size=8, max_len=40), model=model)
     cfg.data.patch_size = 16
     seg = Pix2SeqSegmenter.from_tokenizer(cfg, tok, ["background", "a", "b"]).eval()
     with torch.no_grad():
