@@ -117,10 +117,11 @@ class Pix2SeqModel(nn.Module):
         grid = (int(tok.height), int(tok.width))
         self.fine_cells = grid[0] * grid[1] if cfg.fine_level is not None else 0
         self.fine_map: FineMap | None = None
-        self.dense_head: nn.Conv2d | None = None
         if self.backbone.fine_channels is not None:
             self.fine_map = FineMap(self.backbone.fine_channels, cfg.dim, grid)
-        self.dense_head = nn.Conv2d(cfg.dim, tok.num_classes + 1, 1) if cfg.dense_loss_weight > 0 else None
+        self.dense_head: nn.Conv2d | None = None
+        if cfg.dense_loss_weight > 0:
+            self.dense_head = nn.Conv2d(cfg.dim, tok.num_classes + 1, 1)
         self.pointer = StartPointer(tok, cfg.dim, grid) if cfg.pointer_starts else None
 
     def _init_tokens(self, tok: Tokenizer) -> None:
@@ -137,7 +138,7 @@ class Pix2SeqModel(nn.Module):
     # ----- encoder ------------------------------------------------------------------------------------
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Images ``(B, 3, H, W)`` or clips ``(B, N, 3, H, W)`` -> memory ``(B, M, D)`` with positions added
-        (with ``fine_level``, the fine features are its last ``S_h * S_w`` rows)."""
+        (with ``fine_level``, the fine features and the pointer's keys are appended: see :meth:`split_memory`)."""
         return self.encode_dense(images)[0]
 
     def encode_dense(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
