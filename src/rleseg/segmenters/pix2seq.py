@@ -124,8 +124,13 @@ class Pix2SeqSegmenter(Segmenter):
     def describe(self) -> list[tuple[str, str]]:
         m, tok = self.cfg.model.pix2seq, self.tok
         frames = f", N={tok.num_frames}" if len(tok.mask_shape) == 3 else ""
+        fine = ""
+        if m.fine_level is not None and self.model.backbone.fine_stride is not None:
+            uses = [name for name, on in (("start pointer", m.pointer_starts), ("fine memory", m.fine_memory)) if on]
+            uses += ["dense loss"] if m.dense_loss_weight else []
+            fine = f"; {' + '.join(uses)} on stride-{self.model.backbone.fine_stride} features"
         return [
-            ("model", f"pix2seq: {m.backbone}, {m.encoder_layers}+{m.decoder_layers} layers, dim {m.dim}"),
+            ("model", f"pix2seq: {m.backbone}, {m.encoder_layers}+{m.decoder_layers} layers, dim {m.dim}{fine}"),
             ("tokenizer", f"{tok.name}, S={tok.height}x{tok.width}, L={tok.max_len}{frames}"),
         ]
 
