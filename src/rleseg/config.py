@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from rleseg.models.pix2seq import ModelConfig
+from rleseg.segmenters.mask2former_config import Mask2FormerConfig
 from rleseg.segmenters.pix2seq_d_config import Pix2SeqDConfig
 from rleseg.segmenters.smp_config import SmpConfig
 
@@ -149,8 +150,9 @@ class ModelSection:
     """``model.family`` picks the model family; ``model.<family>`` holds that family's options.
 
     ``pix2seq`` (token models: :class:`ModelConfig`, with the ``tokenizer`` and ``generation`` sections),
-    ``smp`` (per-pixel baselines: :class:`SmpConfig`) and ``pix2seq-d`` (bit diffusion: :class:`Pix2SeqDConfig`
-    in the field ``pix2seq_d``; files write ``model.pix2seq-d`` and ``model.pix2seq_d`` reads too) are built in;
+    ``smp`` (per-pixel baselines: :class:`SmpConfig`), ``pix2seq-d`` (bit diffusion: :class:`Pix2SeqDConfig`
+    in the field ``pix2seq_d``; files write ``model.pix2seq-d`` and ``model.pix2seq_d`` reads too) and
+    ``mask2former`` (:class:`Mask2FormerConfig`) are built in;
     a family registered with :func:`rleseg.segmenters.register_family` gets its section in ``plugins``
     (written as ``model.<name>``). Configs written before families existed held the Pix2Seq options directly
     under ``model``; they still load (those keys go to ``model.pix2seq``).
@@ -160,6 +162,7 @@ class ModelSection:
     pix2seq: ModelConfig = field(default_factory=ModelConfig)
     smp: SmpConfig = field(default_factory=SmpConfig)
     pix2seq_d: Pix2SeqDConfig = field(default_factory=Pix2SeqDConfig)
+    mask2former: Mask2FormerConfig = field(default_factory=Mask2FormerConfig)
     plugins: dict[str, Any] = field(default_factory=dict)
 
     def section(self, family: str | None = None) -> Any:

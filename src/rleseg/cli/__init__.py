@@ -16,13 +16,14 @@
 ``rleseg vocab``           vocabulary sizes by token range for given S, C, N (Tables 7-10); no data needed.
 ``rleseg viz tokenize``    animated GIF + PNG strip of a mask tokenized run by run, for any scheme.
 ``rleseg viz curves RUN``  loss, token accuracy and validation metrics of a training run, as a PNG.
+``rleseg flops CONFIG --size H W`` GFLOPs of a config's network per component (backbone, pixel decoder, ...).
 
 Run ``rleseg COMMAND --help`` for the options; ``python -m rleseg`` works too.
 """
 
 from __future__ import annotations
 
-from rleseg.cli import data, model, tables, viz  # noqa: F401  (each registers its commands on the app)
+from rleseg.cli import data, flops, model, tables, viz  # noqa: F401  (each registers its commands on the app)
 from rleseg.cli.app import app
 
 

@@ -24,6 +24,7 @@ class _Entry:
 
 def _builtin() -> dict[str, _Entry]:
     from rleseg.models.pix2seq import ModelConfig
+    from rleseg.segmenters.mask2former_config import Mask2FormerConfig
     from rleseg.segmenters.pix2seq_d_config import Pix2SeqDConfig
     from rleseg.segmenters.smp_config import SmpConfig
 
@@ -31,6 +32,7 @@ def _builtin() -> dict[str, _Entry]:
         "pix2seq": _Entry("rleseg.segmenters.pix2seq", "Pix2SeqSegmenter", ModelConfig),
         "smp": _Entry("rleseg.segmenters.smp", "SmpSegmenter", SmpConfig),
         "pix2seq-d": _Entry("rleseg.segmenters.pix2seq_d", "Pix2SeqDSegmenter", Pix2SeqDConfig),
+        "mask2former": _Entry("rleseg.segmenters.mask2former", "Mask2FormerSegmenter", Mask2FormerConfig),
     }
 
 
