@@ -9,14 +9,13 @@ model that stops at its EOS.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 import numpy as np
 import torch
 
-from benchmarks.common import BenchResult, Table, print_tables, write_results
+from benchmarks.common import BenchResult, Table, run_standalone
 from rleseg.data.synthetic import SyntheticCells
 from rleseg.inference.generate import generate
 from rleseg.models.pix2seq import ModelConfig, Pix2SeqModel
@@ -78,17 +77,7 @@ def run(quick: bool = False) -> BenchResult:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks.bench_generation [--quick]``: run, print the tables and write the JSON results."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="L = 256 instead of 1024")
-    args = parser.parse_args(argv)
-    t0 = time.perf_counter()
-    result = run(quick=args.quick)
-    elapsed = time.perf_counter() - t0
-    print_tables(result.tables)
-    for note in result.notes:
-        print(f"  note: {note}")
-    print(f"   {elapsed:.1f}s; results in {write_results(result, elapsed_s=elapsed)}")
-    return 0
+    return run_standalone(run, __doc__, "L = 256 instead of 1024", argv)
 
 
 if __name__ == "__main__":

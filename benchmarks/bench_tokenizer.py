@@ -14,15 +14,13 @@ All functions of one row are timed interleaved (see ``benchmarks.common.time_int
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from benchmarks.common import BenchResult, Table, print_tables, time_interleaved, write_results
+from benchmarks.common import BenchResult, Table, run_standalone, time_interleaved
 from rleseg.tokenizers import create_tokenizer, list_tokenizers
 from rleseg.tokenizers.coco import coco_to_mask, mask_to_coco
 from rleseg.tokenizers.runs import extract_foreground_runs, extract_runs, flattening_2d
@@ -222,17 +220,7 @@ def run(quick: bool = False) -> BenchResult:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks.bench_tokenizer [--quick]``: run, print the tables and write the JSON results."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="S = 80 and 160 only, shorter rounds")
-    args = parser.parse_args(argv)
-    t0 = time.perf_counter()
-    result = run(quick=args.quick)
-    elapsed = time.perf_counter() - t0
-    print_tables(result.tables)
-    for note in result.notes:
-        print(f"  note: {note}")
-    print(f"   {elapsed:.1f}s; results in {write_results(result, elapsed_s=elapsed)}")
-    return 0
+    return run_standalone(run, __doc__, "S = 80 and 160 only, shorter rounds", argv)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ Run alone: ``python -m benchmarks.bench_video_schemes [--quick]``; ``make bench`
 
 from __future__ import annotations
 
-import argparse
+import sys
 import time
 from dataclasses import asdict, dataclass
 from itertools import pairwise
@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import BenchResult, Table, print_tables, write_results
+from benchmarks.common import BenchResult, Table, run_standalone
 from rleseg.data.synthetic import MotionParams, SyntheticCellVideos
 from rleseg.tokenizers.stats import Geometry, LengthStats, SchemeSpec, vocab_row
 
@@ -438,19 +438,10 @@ def run(quick: bool = False) -> BenchResult:
     return BenchResult(NAME, tables, records, params=params, notes=notes)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     """Run, print the tables and write ``benchmarks/results/video_schemes.json``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one video per motion, N = 2 and 8 only")
-    args = parser.parse_args(argv)
-    t0 = time.perf_counter()
-    result = run(quick=args.quick)
-    elapsed = time.perf_counter() - t0
-    print_tables(result.tables)
-    for note in result.notes:
-        print(f"  note: {note}")
-    print(f"   {elapsed:.1f}s; results in {write_results(result, elapsed_s=elapsed)}")
+    return run_standalone(run, __doc__, "one video per motion, N = 2 and 8 only", argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,6 +9,7 @@ across runs.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import importlib.metadata
 import json
@@ -209,6 +210,22 @@ def write_results(result: BenchResult, *, elapsed_s: float | None = None, out_di
     path = out_dir / f"{result.name}.json"
     path.write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
     return path
+
+
+def run_standalone(run: Callable[..., BenchResult], doc: str | None, quick_help: str, argv: list[str] | None) -> int:
+    """The ``python -m benchmarks.bench_<name> [--quick]`` entry point of a benchmark module: parse ``--quick``,
+    call ``run(quick=...)``, print its tables and notes and write its JSON results; returns the exit status 0."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    result = run(quick=args.quick)
+    elapsed = time.perf_counter() - t0
+    print_tables(result.tables)
+    for note in result.notes:
+        print(f"  note: {note}")
+    print(f"   {elapsed:.1f}s; results in {write_results(result, elapsed_s=elapsed)}")
+    return 0
 
 
 def _json_default(obj: Any) -> Any:
