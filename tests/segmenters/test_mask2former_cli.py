@@ -9,16 +9,18 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from PIL import Image
-from typer.testing import CliRunner
+from tests.segmenters.family_cli_helpers import (
+    WIDE,
+    runner,
+    train_predict_evaluate_panoptic,
+    write_family_config,
+)
 
 from rleseg.cli import app
 from rleseg.config import load_config
 from rleseg.inference.predictor import Predictor
 from rleseg.segmenters.mask2former import Mask2FormerSegmenter
 
-runner = CliRunner()
-WIDE = {"COLUMNS": "250"}
 TINY = {
     "backbone": "resnet10t",
     "dim": 32,
@@ -33,36 +35,11 @@ TINY = {
 
 
 def write_config(path: Path, **model: object) -> Path:
-    tree = {
-        "model": {"family": "mask2former", "mask2former": {**TINY, **model}},
-        "data": {"source": "synthetic-cells", "synthetic_size": 64, "patch_size": 32, "synthetic_counts": [3, 1, 2]},
-        "train": {"max_epochs": 1, "progress": False, "log_every_n_steps": 1},
-    }
-    path.write_text(yaml.safe_dump(tree))
-    return path
+    return write_family_config(path, "mask2former", {**TINY, **model})
 
 
 def test_train_predict_and_evaluate_with_panoptic_quality(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    res = runner.invoke(app, ["train", str(write_config(tmp_path / "m2f.yaml")), f"train.out_dir={run}"], env=WIDE)
-    assert res.exit_code == 0, res.output
-    ckpt = run / "checkpoints" / "last.ckpt"
-    saved = torch.load(ckpt, map_location="cpu", weights_only=False)
-    assert saved["rleseg_family"] == "mask2former" and "val/dice" in res.output
-    assert yaml.safe_load((run / "config.yaml").read_text())["model"]["mask2former"]["queries"] == 6
-
-    image = np.random.default_rng(0).integers(0, 255, (50, 70, 3)).astype(np.uint8)
-    Image.fromarray(image).save(tmp_path / "a.png")
-    res = runner.invoke(app, ["predict", str(ckpt), str(tmp_path / "a.png"), "--out", str(tmp_path / "pred")], env=WIDE)
-    assert res.exit_code == 0, res.output
-    assert np.asarray(Image.open(tmp_path / "pred" / "masks" / "a.png")).shape == (50, 70)
-
-    out = tmp_path / "eval"
-    res = runner.invoke(app, ["evaluate", str(ckpt), "synthetic-cells", "--out", str(out)], env=WIDE)
-    assert res.exit_code == 0, res.output
-    report = json.loads((out / "metrics.json").read_text())
-    assert {"pq", "sq", "rq"} <= set(report["panoptic"]) and 0 <= report["panoptic"]["pq"] <= 1
-    assert len(list((out / "instances").glob("*.png"))) == 2
+    train_predict_evaluate_panoptic(tmp_path, write_config(tmp_path / "m2f.yaml"), "mask2former", ("queries", 6))
 
 
 def test_semantic_model_gives_probabilities_merged_by_averaging(tmp_path: Path) -> None:
