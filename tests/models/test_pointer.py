@@ -56,8 +56,9 @@ def test_start_inputs_carry_the_feature_of_their_cell_and_nothing_else_does() ->
     assert (out[0, 1] == 0).all() and (out[0, 3] == 0).all()
 
 
-def test_pointer_logits_rank_starts_by_their_feature() -> None:
-    tok = create_tokenizer("lac", mask_size=4, num_classes=2)
+@pytest.mark.parametrize("order", ["row", "col"])
+def test_pointer_logits_rank_starts_by_their_feature(order: str) -> None:
+    tok = create_tokenizer("lac", mask_size=4, num_classes=2, order=order)
     ptr = StartPointer(tok, 16, (4, 4))
     torch.nn.init.eye_(ptr.query.weight), torch.nn.init.zeros_(ptr.query.bias)
     torch.nn.init.eye_(ptr.key.weight), torch.nn.init.zeros_(ptr.key.bias)
@@ -66,7 +67,7 @@ def test_pointer_logits_rank_starts_by_their_feature() -> None:
     logits = torch.zeros(1, 1, tok.vocab_size)
     out = ptr.add_logits(logits, torch.ones(1, 1, 16), ptr.keys(fine))
     r = tok.vocab["starts"]
-    assert int(out[0, 0, r.start : r.stop].argmax()) == 9
+    assert int(out[0, 0, r.start : r.stop].argmax()) == start_cells(tok, (4, 4)).tolist().index(9)
     assert (out[0, 0, : r.start] == 0).all() and (out[0, 0, r.stop :] == 0).all(), "only start logits change"
 
 

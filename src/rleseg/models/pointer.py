@@ -43,7 +43,10 @@ class StartPointer(nn.Module):
         super().__init__()
         r = tok.vocab["starts"]
         self.start, self.stop = int(r.start), int(r.stop)
-        self.register_buffer("cells", start_cells(tok, grid), persistent=False)
+        cells = start_cells(tok, grid)
+        self.register_buffer("cells", cells, persistent=False)
+        # start i names cell i (row-major starts on the S x S grid): the logits need no reordering
+        self.in_cell_order = len(cells) == grid[0] * grid[1] and bool((cells == torch.arange(len(cells))).all())
         self.query = nn.Linear(dim, dim)
         self.key = nn.Linear(dim, dim)
         self.inject = nn.Linear(dim, dim)
@@ -62,7 +65,8 @@ class StartPointer(nn.Module):
         ``(B, T, D)`` (after the decoder's final norm), ``keys`` ``(B, G, D)`` from :meth:`keys`."""
         q = self.query(hidden)  # (B, T, D)
         pointer = (q @ keys.transpose(1, 2)) / math.sqrt(q.shape[-1])  # (B, T, G)
-        pointer = pointer[..., self._cells()]  # (B, T, n_starts)
+        if not self.in_cell_order:
+            pointer = pointer[..., self._cells()]  # (B, T, n_starts)
         starts = logits[..., self.start : self.stop] + pointer.to(logits.dtype)
         return torch.cat([logits[..., : self.start], starts, logits[..., self.stop :]], dim=-1)
 
