@@ -39,6 +39,23 @@ def test_vote_takes_the_majority_and_latest_the_last() -> None:
     assert (merge_windows(wins, (4, 4), 2, "min") == 1).all()
 
 
+def test_fg_vote_keeps_objects_half_the_windows_found_with_their_most_voted_class() -> None:
+    bg, c1, c2 = np.zeros((1, 5), int), np.ones((1, 5), int), np.full((1, 5), 2)
+    # per pixel column: the labels of four windows
+    wins = [(np.array([[0, 0, 1, 1, 0]]), 0, 0), (np.array([[0, 1, 2, 1, 0]]), 0, 0)]
+    wins += [(np.array([[1, 0, 0, 2, 0]]), 0, 0), (np.array([[0, 1, 2, 2, 0]]), 0, 0)]
+    fg = merge_windows(wins, (1, 5), 2, "fg-vote")
+    vote = merge_windows(wins, (1, 5), 2, "vote")
+    # col 0: 1 of 4 foreground -> background; col 1: 2 of 4 say class 1 -> 1 (a plain vote's tie: background);
+    # col 2: class 2 twice, class 1 once -> 2; col 3: 1, 1, 2, 2 -> the tie goes to class 1; col 4: background
+    assert fg.tolist() == [[0, 1, 2, 1, 0]]
+    assert vote.tolist() == [[0, 0, 2, 1, 0]]
+    # foreground split among classes still beats background when it has half the votes
+    split = merge_windows([(bg, 0, 0), (c1, 0, 0), (c2, 0, 0), (bg, 0, 0), (c2, 0, 0)], (1, 5), 2, "fg-vote")
+    assert (split == 2).all()
+    assert (merge_windows([(bg, 0, 0), (bg, 0, 0), (c1, 0, 0)], (1, 5), 2, "fg-vote") == 0).all()
+
+
 def test_uncovered_pixels_are_background_and_bad_input_is_refused() -> None:
     merger = WindowMerger((6, 6), 2, "max")
     merger.add(np.full((3, 3), 2), 0, 0)
@@ -81,7 +98,7 @@ def test_average_merges_by_mean_probability_and_labels_alone_vote() -> None:
         merger.add(np.zeros((2, 2), np.int64), 0, 0, probs=np.zeros((2, 2, 2), np.float32))
 
 
-@pytest.mark.parametrize("rule", ["vote", "average", "latest", "max", "min"])
+@pytest.mark.parametrize("rule", MERGE_RULES)
 @pytest.mark.parametrize("shape", [(23, 31), (3, 23, 31)])
 def test_class_by_class_counting_equals_the_scatter(
     rule: str, shape: tuple[int, ...], monkeypatch: pytest.MonkeyPatch

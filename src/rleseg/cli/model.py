@@ -52,8 +52,9 @@ def predict(
         str | None,
         typer.Option(
             "--merge",
-            help="How overlapping windows merge: vote, latest, max, min or average (of class probabilities). "
-            "Default: the model family's (average for per-pixel models, vote for token models).",
+            help="How overlapping windows merge: vote, fg-vote (foreground where at least half the windows say "
+            "so), latest, max, min or average (of class probabilities). Default: the model family's (average for "
+            "per-pixel models, fg-vote for token models).",
             show_default=False,
         ),
     ] = None,
@@ -159,8 +160,8 @@ def evaluate(
         str | None,
         typer.Option(
             "--merge",
-            help="CKPT form: how overlapping windows merge: vote, latest, max, min or average (default: the "
-            "model family's).",
+            help="CKPT form: how overlapping windows merge: vote, fg-vote, latest, max, min or average (default: "
+            "the model family's).",
             show_default=False,
         ),
     ] = None,

@@ -2,7 +2,7 @@
 
 An image is resized like the training data (longer side I), cut into windows of the model's input size P
 at a chosen stride, every window is predicted by the segmenter (``predict_windows``) at its label size,
-brought back to P, merged into the full mask (vote, latest, max, min, or average of class probabilities),
+brought back to P, merged into the full mask (vote, fg-vote, latest, max, min, or average of class probabilities),
 resized back to the image's own size and, if asked, cleaned of small gaps. A video is cut the same way into
 clips of N frames every T frames (clip models), predicted frame by frame (image models), or streamed frame
 by frame with each window conditioned on its own previous prediction (streaming families).
@@ -55,8 +55,8 @@ class Predictor:
     ``device``: ``auto`` (the GPU when present), ``cpu``, ``cuda`` ...; ``batch_size``: windows per
     forward pass, across images (default: :func:`default_batch_size`); ``stride``: spatial window stride
     (default: the config's ``data.eval_stride``, else P); ``merge``: how overlapping windows merge (``vote``,
-    ``latest``, ``max``, ``min``, ``average``; default: the family's, ``average`` of probabilities for
-    per-pixel models, ``vote`` for token models); ``cleanup``: close background gaps of up to this many
+    ``fg-vote``, ``latest``, ``max``, ``min``, ``average``; default: the family's, ``average`` of probabilities
+    for per-pixel models, ``fg-vote`` for token models); ``cleanup``: close background gaps of up to this many
     pixels in the full-size masks (default: the config's
     ``generation.cleanup``; 0: off).
     """

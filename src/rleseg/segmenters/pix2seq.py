@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -75,6 +75,8 @@ class Pix2SeqSegmenter(Segmenter):
     """A :class:`~rleseg.models.Pix2SeqModel` (or its multi-headed variant) for one tokenizer."""
 
     family = "pix2seq"
+    # overlapping windows: foreground where at least half of them say so (a plain vote's ties drop objects)
+    default_merge: ClassVar[str] = "fg-vote"
 
     def __init__(
         self, config: dict[str, Any], tokenizer: dict[str, Any], class_names: list[str], vocab: dict[str, Any]
