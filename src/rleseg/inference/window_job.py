@@ -16,6 +16,7 @@ import numpy as np
 from rleseg.data.patches import crop_window, resize_sample, spatial_windows
 from rleseg.data.sample import Sample
 from rleseg.inference.cleanup import close_gaps
+from rleseg.inference.instance_canvas import InstanceCanvas, vote_instance_classes
 from rleseg.inference.stitch import WindowMerger
 from rleseg.tokenizers.resolution import resize_nearest
 
@@ -35,8 +36,9 @@ class Prediction:
 class JobSettings:
     """What every job of one predictor shares: resize side ``image_size`` (None: keep), window ``patch`` P
     (None: the resized image's longer side), ``stride``, clip length ``num_frames`` (clip models), label range
-    ``num_classes``, ``merge`` rule, whether windows carry ``instances`` (and whether their ids are offset
-    per window: ``offset_instances``) and the gap size ``cleanup`` (0: off)."""
+    ``num_classes``, ``merge`` rule, whether windows carry ``instances`` (and whether their ids are matched
+    across overlapping windows and renumbered: ``offset_instances``; see
+    :class:`~rleseg.inference.instance_canvas.InstanceCanvas`) and the gap size ``cleanup`` (0: off)."""
 
     image_size: int | None
     patch: int | None
@@ -66,7 +68,7 @@ class WindowJob:
         self.frames = settings.num_frames if video else None
         self.windows = [(t, y, x) for t in (clip_starts or [0]) for y, x in spatial_windows(h, w, self.p, stride)]
         self.merger = WindowMerger(shape, settings.num_classes, settings.merge)
-        self.canvas = _InstanceCanvas(shape, settings.offset_instances) if settings.instances else None
+        self.canvas = InstanceCanvas(shape, settings.offset_instances) if settings.instances else None
         self.lengths: list[np.ndarray] = []
         self.added = 0  # windows whose prediction was added
 
@@ -103,9 +105,13 @@ class WindowJob:
         self.added += 1
 
     def result(self) -> Prediction:
-        """The merged prediction, resized back to the input's own size and cleaned of small gaps."""
-        mask = _at_shape(self.merger.result(), self.shape0[-2:])
-        inst = None if self.canvas is None else _at_shape(self.canvas.canvas, self.shape0[-2:])
+        """The merged prediction, resized back to the input's own size and cleaned of small gaps; with instances,
+        each stitched instance takes the most frequent merged class of its pixels."""
+        mask, inst = self.merger.result(), None
+        if self.canvas is not None:
+            mask, inst = vote_instance_classes(mask, self.canvas.canvas)
+            inst = _at_shape(inst, self.shape0[-2:])
+        mask = _at_shape(mask, self.shape0[-2:])
         gap = self.settings.cleanup
         if gap:
             mask = close_gaps(mask, gap)
@@ -122,28 +128,3 @@ def _at_shape(labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def _at_size(probs: np.ndarray, p: int) -> np.ndarray:
     """Class probabilities ``(C + 1, [N,] h, w)`` at the window size ``(..., P, P)`` (nearest)."""
     return probs if probs.shape[-2:] == (p, p) else resize_nearest(probs, (p, p))
-
-
-class _InstanceCanvas:
-    """Pastes window instance ids ``(P, P)`` (clips ``(N, P, P)``) into one ``shape`` canvas. With ``offset``,
-    each window's ids are offset past all earlier ones so instances of different windows never share an id;
-    without (streaming families, whose ids are tracks), ids are pasted as they are. Later windows overwrite
-    earlier ones where they overlap."""
-
-    def __init__(self, shape: tuple[int, ...], offset: bool = True) -> None:
-        self.canvas = np.zeros(shape, np.int64)
-        self.next_id = 0
-        self.offset = offset
-
-    def paste(self, ids: np.ndarray, y: int, x: int, t: int = 0) -> None:
-        h, w = self.canvas.shape[-2:]
-        if self.canvas.ndim == 3:
-            ids = ids[: self.canvas.shape[0] - t]
-            region = self.canvas[t : t + ids.shape[0], y : y + ids.shape[-2], x : x + ids.shape[-1]]
-        else:
-            region = self.canvas[y : y + ids.shape[-2], x : x + ids.shape[-1]]
-        ids = ids[..., : h - y, : w - x].astype(np.int64)
-        region = region[..., : ids.shape[-2], : ids.shape[-1]]
-        region[ids > 0] = ids[ids > 0] + (self.next_id if self.offset else 0)
-        if self.offset:
-            self.next_id += int(ids.max()) if ids.size else 0
