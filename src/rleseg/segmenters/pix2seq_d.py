@@ -5,7 +5,8 @@ A window's class and instance ids become analog bits (:mod:`rleseg.models.bitdif
 corrupts them at a random time of the cosine schedule and the network predicts the clean bits, conditioned on
 the image (and, for video, on the previous frames' masks); sampling runs DDIM from noise and thresholds the
 last prediction. Each predicted instance then takes the majority class of its pixels and small instances are
-dropped. Evaluation uses an exponential moving average of the weights. The output is instance-aware; with
+dropped (with ``clean_ids``, after a clean-up of the decoded ids: :mod:`rleseg.models.bitdiffusion.clean_ids`).
+Evaluation uses an exponential moving average of the weights. The output is instance-aware; with
 ``previous_frames`` > 0 the model is streaming: the Predictor hands every window its own previous prediction,
 so instance ids stay the same from frame to frame (tracks). Such a model trains on clips of
 ``previous_frames + 1`` frames (the earlier frames' ground truth conditions the last one).
@@ -25,7 +26,7 @@ from rleseg.models.bitdiffusion.decoder import MaskDecoder
 from rleseg.models.bitdiffusion.encoder import PyramidEncoder
 from rleseg.models.bitdiffusion.head import bit_loss, check_loss, logit_channels
 from rleseg.models.bitdiffusion.net import BitDiffusionNet
-from rleseg.models.bitdiffusion.postprocess import majority_vote
+from rleseg.models.bitdiffusion.postprocess import clean_and_vote, majority_vote
 from rleseg.models.bitdiffusion.schedule import add_noise, ddim_sample, gamma_cosine
 from rleseg.models.bitdiffusion.targets import drop_previous, instance_weights, permute_instances
 from rleseg.segmenters.base import Segmenter
@@ -251,7 +252,13 @@ class Pix2SeqDSegmenter(Segmenter):
 
         steps = m.video_steps if previous is not None and m.previous_frames else m.steps
         x0 = ddim_sample(denoise, noise, steps, m.td, m.scale, m.self_condition)
-        classes, instances = majority_vote(*decode_panoptic(x0, self.layout), len(self.class_names) - 1, m.min_area)
+        classes, instances = decode_panoptic(x0, self.layout)
+        if m.clean_ids:
+            classes, instances = clean_and_vote(
+                classes, instances, self.spec.num_classes, m.min_area, self.layout.max_instance
+            )
+        else:
+            classes, instances = majority_vote(classes, instances, self.spec.num_classes, m.min_area)
         extras = {}
         if m.previous_frames:
             now = torch.stack([classes, instances], 1)[:, None]  # (B, 1, 2, h, w)

@@ -28,7 +28,10 @@ class Pix2SeqDConfig:
     Sampling: ``steps`` DDIM steps (paper 20) with time difference ``td`` (paper 2.0 on COCO, 1.0 on DAVIS);
     instances under ``min_area`` pixels of the mask lose their id, their pixels keep their class (the paper
     drops them: 80 pixels at COCO's resolution, 10 on DAVIS);
-    ``seed`` of the starting noise (a window's prediction is reproducible).
+    ``seed`` of the starting noise (a window's prediction is reproducible); ``clean_ids``: before the vote,
+    clean the decoded ids of a window (3 x 3 mode filter, one id per connected piece, pixels of dropped pieces
+    rejoin their neighbours' instance; not in the paper, off by default: see
+    :mod:`rleseg.models.bitdiffusion.clean_ids`).
     Streaming video: ``previous_frames`` (0: an image model; 1 or 2: the decoder also reads the bits of that
     many previous frames: ground truth in training, each dropped with probability ``drop_previous``; its own
     predictions when a video is streamed), ``video_steps`` DDIM steps after a video's first frame (paper 8
@@ -57,6 +60,7 @@ class Pix2SeqDConfig:
     td: float = 2.0
     min_area: int = 10
     seed: int = 0
+    clean_ids: bool = False
     previous_frames: int = 0
     drop_previous: float = 0.5
     video_steps: int = 8

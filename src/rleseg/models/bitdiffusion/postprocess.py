@@ -1,9 +1,11 @@
 """Post-processing of decoded panoptic masks: each instance takes the majority class of its pixels, and
-instances under a minimum area are dropped."""
+instances under a minimum area are dropped; optionally after cleaning the ids (:func:`clean_and_vote`)."""
 
 from __future__ import annotations
 
 import torch
+
+from rleseg.models.bitdiffusion.clean_ids import fill_from_neighbours, mode_filter, split_components
 
 
 def majority_vote(
@@ -36,3 +38,16 @@ def majority_vote(
         new_inst[fg] = torch.where(kept[inverse], inst[fg], torch.zeros_like(inst[fg]))
         out_c[b], out_i[b] = new_cls.view(classes.shape[1:]), new_inst.view(classes.shape[1:])
     return out_c, out_i
+
+
+def clean_and_vote(
+    classes: torch.Tensor, instances: torch.Tensor, num_classes: int, min_area: int, max_id: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`majority_vote` after cleaning the ids (:mod:`rleseg.models.bitdiffusion.clean_ids`): a 3 x 3 mode
+    filter, one id per connected piece (new ids within ``1..max_id`` when given), the vote with the
+    ``min_area`` filter, then foreground pixels left without an id take their neighbours' id and every
+    instance takes the majority class of its pixels again. Inputs and outputs ``(B, h, w)``."""
+    instances = split_components(mode_filter(instances), max_id)
+    classes, instances = majority_vote(classes, instances, num_classes, min_area)
+    instances = fill_from_neighbours(classes, instances)
+    return majority_vote(classes, instances, num_classes, 0)
