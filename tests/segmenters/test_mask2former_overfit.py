@@ -1,6 +1,7 @@
-"""A tiny Mask2Former memorises a few synthetic images: its panoptic prediction gives their class masks and their
-instances (each matched by a predicted instance of IoU >= 0.9), through ``predict_windows`` and the Predictor;
-a checkpoint of it loads through ``load_segmenter`` to the same predictions."""
+"""A tiny Mask2Former memorises a few synthetic images, with either pixel-decoder encoder (deformable attention,
+or PRO-SCALE (1, 1, 1) with TRC and LPE): its panoptic prediction gives their class masks and their instances
+(each matched by a predicted instance of IoU >= 0.9), through ``predict_windows`` and the Predictor; a
+checkpoint of it loads through ``load_segmenter`` to the same predictions."""
 
 from __future__ import annotations
 
@@ -39,12 +40,16 @@ def boxes(num: int = 3, seed: int = 0) -> ListSource:
     return ListSource(samples, ["background", "bright", "grey"])
 
 
-def tiny_config() -> Config:
+def tiny_config(encoder: str = "deformable") -> Config:
+    """A tiny Mask2Former for 64-pixel windows; ``encoder``: ``deformable`` (1 layer) or ``proscale`` (1, 1, 1)."""
     cfg = Config()
     cfg.model.family = "mask2former"
     m = cfg.model.mask2former
     m.backbone, m.dim, m.heads, m.encoder_layers, m.encoder_ffn = "resnet10t", 64, 4, 1, 64
     m.decoder_layers, m.decoder_ffn, m.queries, m.num_points = 2, 64, 8, 512
+    m.encoder = encoder
+    if encoder == "proscale":
+        m.stages = [1, 1, 1]
     cfg.data.patch_size = P
     return cfg
 
@@ -83,12 +88,13 @@ def all_right(model: Mask2FormerSegmenter, batch: dict[str, Any]) -> bool:
     )
 
 
-@pytest.fixture(scope="module")
-def trained() -> tuple[Mask2FormerSegmenter, ListSource, dict[str, Any]]:
+# PRO-SCALE takes ~30 s to memorise the boxes on one CPU thread (the deformable encoder ~15 s): marked slow
+@pytest.fixture(scope="module", params=["deformable", pytest.param("proscale", marks=pytest.mark.slow)])
+def trained(request: pytest.FixtureRequest) -> tuple[Mask2FormerSegmenter, ListSource, dict[str, Any]]:
     torch.manual_seed(0)
     source = boxes()
     batch = batch_of(source)
-    model = Mask2FormerSegmenter.create(tiny_config(), list(source.classes))
+    model = Mask2FormerSegmenter.create(tiny_config(request.param), list(source.classes))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
     model.train()
     for step in range(400):
@@ -98,7 +104,7 @@ def trained() -> tuple[Mask2FormerSegmenter, ListSource, dict[str, Any]]:
         opt.step()
         if step % 25 == 24 and step >= 99 and all_right(model, batch):
             break
-    assert all_right(model, batch), f"not memorised after {step + 1} steps (loss {loss.item():.4f})"
+    assert all_right(model, batch), f"{request.param}: not memorised after {step + 1} steps (loss {loss.item():.4f})"
     return model.eval(), source, batch
 
 
