@@ -110,7 +110,7 @@ def test_self_conditioning_and_sigmoid_loss_train_and_sample(tmp_path: Path, opt
     for _ in range(3):  # self-conditioning runs its extra prediction on about half the steps
         loss, logs = model.loss(batch)
         loss.backward()
-        assert torch.isfinite(loss) and set(logs) == {"class_acc", "instance_acc"}
+        assert torch.isfinite(loss) and set(logs) == {"class_acc", "instance_acc", "instance_acc_fg"}
     assert all(p.grad is not None for p in model.net.decoder.parameters())
     out = model.eval().predict_windows(batch["image"])
     assert out.masks.shape == (2, 16, 16) and out.instances is not None and int(out.masks.max()) <= 2

@@ -108,7 +108,9 @@ class Pix2SeqDSegmenter(Segmenter):
             m.heads,
             m.decoder_layers,
         )
-        self.net = BitDiffusionNet(encoder, decoder, self.layout, m.loss, m.scale, m.previous_frames, m.self_condition)
+        self.net = BitDiffusionNet(
+            encoder, decoder, self.layout, m.loss, m.scale, m.previous_frames, m.self_condition, m.normalize_input
+        )
         self.ema = AveragedModel(self.net, avg_fn=_ema_fn(m.ema_decay), use_buffers=True)
         self.ema.requires_grad_(False)
 
@@ -188,7 +190,8 @@ class Pix2SeqDSegmenter(Segmenter):
     def loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Weighted cross-entropy of the predicted clean bits of ``batch["mask"]``/``["instances"]`` (clips:
         their last frame, conditioned on the earlier frames' ground truth); logs the pixel accuracy of the
-        decoded class (``class_acc``) and instance bits (``instance_acc``)."""
+        decoded class (``class_acc``) and instance bits (``instance_acc``; ``instance_acc_fg`` on instance pixels
+        only)."""
         m = self.m
         images, classes, instances = batch["image"], batch["mask"].long(), batch["instances"].long()
         previous = None
@@ -216,7 +219,16 @@ class Pix2SeqDSegmenter(Segmenter):
         loss = bit_loss(logits, classes, instances, instance_weights(instances, m.weight_p), self.layout, m.loss)
         with torch.no_grad():
             pred_c, pred_i = decode_panoptic(self.net.x0(logits), self.layout)
-        logs = {"class_acc": (pred_c == classes).float().mean(), "instance_acc": (pred_i == instances).float().mean()}
+        fg = instances > 0
+        logs = {
+            "class_acc": (pred_c == classes).float().mean(),
+            "instance_acc": (pred_i == instances).float().mean(),
+            # on instance pixels only: background dominates instance_acc, and a denoiser that has not learned
+            # to read the ids in x_t scores ~0 here at every noise level
+            "instance_acc_fg": (pred_i == instances)[fg].float().mean()
+            if bool(fg.any())
+            else pred_c.new_ones(()).float(),
+        }
         return loss, logs
 
     # ----- prediction ---------------------------------------------------------------------------------

@@ -23,8 +23,11 @@ class Pix2SeqDConfig:
     every training window (one draw per clip for video).
     Training: ``loss`` ``softmax`` (cross-entropy over each id's ``2**bits`` values, the paper's) or
     ``sigmoid`` (per-bit binary cross-entropy); pixels weighted by instance size to the power ``-weight_p``
-    (paper 0.2); ``self_condition`` (off in the paper); ``ema_decay`` of the evaluation weights (paper 0.999
-    on COCO, 0.99 on DAVIS; ramped up over the first steps).
+    (paper 0.2); ``self_condition`` (off in the paper); ``normalize_input``: the decoder reads ``x_t`` divided
+    by its standard deviation at the noise level (not in the paper and not measured yet: short runs' denoisers
+    were found to ignore the instance ids in ``x_t``; see :class:`~rleseg.models.bitdiffusion.net.BitDiffusionNet`);
+    ``ema_decay`` of the evaluation weights (paper 0.999 on COCO, 0.99 on DAVIS; ramped up over the first
+    steps).
     Sampling: ``steps`` DDIM steps (paper 20) with time difference ``td`` (paper 2.0 on COCO, 1.0 on DAVIS);
     instances under ``min_area`` pixels of the mask lose their id, their pixels keep their class (the paper
     drops them: 80 pixels at COCO's resolution, 10 on DAVIS);
@@ -55,6 +58,7 @@ class Pix2SeqDConfig:
     loss: str = "softmax"
     weight_p: float = 0.2
     self_condition: bool = False
+    normalize_input: bool = False
     ema_decay: float = 0.999
     steps: int = 20
     td: float = 2.0

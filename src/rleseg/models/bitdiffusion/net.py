@@ -16,7 +16,10 @@ class BitDiffusionNet(nn.Module):
 
     The decoder reads, stacked on the channel axis: the noisy bits ``x_t`` (K), the encoder's fused features,
     the previous frames' bits (``previous_frames * K``, streaming video) and the previous step's prediction
-    (K, with ``self_condition``).
+    (K, with ``self_condition``). With ``normalize_input``, ``x_t`` is first divided by its standard deviation
+    ``sqrt(gamma * scale**2 + 1 - gamma)`` (about 1 at every noise level, instead of falling to ``scale`` as
+    ``gamma`` nears 1: at ``scale`` 0.1 the ids written in a nearly clean ``x_t`` are small next to the image
+    features; EDM's input preconditioning).
     """
 
     def __init__(
@@ -28,11 +31,13 @@ class BitDiffusionNet(nn.Module):
         scale: float,
         previous_frames: int = 0,
         self_condition: bool = False,
+        normalize_input: bool = False,
     ) -> None:
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
         self.layout, self.loss, self.scale = layout, loss, scale
         self.previous_frames, self.self_condition = previous_frames, self_condition
+        self.normalize_input = normalize_input
 
     def encode(self, images: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         """uint8 images ``(B, 3, P, P)`` -> fused features ``(B, F, *size)`` and tokens ``(B, M, D)``."""
@@ -52,6 +57,9 @@ class BitDiffusionNet(nn.Module):
         none); ``x0_previous``: the previous step's ``x_0`` (zeros when there is none) with self-conditioning.
         """
         fused, tokens = features
+        if self.normalize_input:
+            g = gamma.to(x_t).reshape(-1, 1, 1, 1)
+            x_t = x_t / (g * self.scale**2 + 1 - g).sqrt()
         parts = [x_t, fused]
         if self.previous_frames:
             if previous is None:
