@@ -109,3 +109,25 @@ def test_mask2former_with_proscale_trains_predicts_and_costs_less() -> None:
         costs[name] = count_flops(seg, images, seg.flop_components())
     assert costs["pro"]["backbone"] == costs["m2f"]["backbone"]
     assert costs["pro"]["pixel decoder"] < 0.6 * costs["m2f"]["pixel decoder"]
+
+
+def test_proscale_layers_start_as_transformers_initialises_its_encoder() -> None:
+    """The PRO-SCALE layers' deformable attention starts as transformers' own encoder's: zero offset and attention
+    weights, the offset grid (points 1..4 cells out along each head's direction) as bias, Xavier projections,
+    not the generic N(0, 0.02) of a Linear (which left every sampling point on its reference point)."""
+    torch.manual_seed(0)
+    base = Mask2FormerSegmenter.create(tiny(encoder_layers=1), ["background", "cell"])
+    pro = Mask2FormerSegmenter.create(tiny(encoder="proscale", stages=[1, 1, 1]), ["background", "cell"])
+    reference = base.model.model.pixel_level_module.decoder.encoder.layers[0].self_attn  # 3 levels
+    layers = pro.model.model.pixel_level_module.decoder.encoder.layers
+    for layer in layers:
+        attn = layer.self_attn
+        k = attn.n_levels
+        grid = reference.sampling_offsets.bias.view(attn.n_heads, 3, attn.n_points, 2)[:, :k]
+        assert torch.equal(attn.sampling_offsets.bias, grid.reshape(-1)), f"offset grid of the {k}-level layer"
+        assert not attn.sampling_offsets.weight.any() and not attn.attention_weights.weight.any()
+        assert not attn.attention_weights.bias.any() and not attn.value_proj.bias.any()
+        bound = (6 / (2 * attn.d_model)) ** 0.5  # Xavier uniform of a square d_model map
+        for proj in (attn.value_proj, attn.output_proj):
+            std, ref = proj.weight.std().item(), reference.value_proj.weight.std().item()
+            assert proj.weight.abs().max() <= bound and abs(std - ref) < 0.25 * ref, (std, ref)

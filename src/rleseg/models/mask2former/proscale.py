@@ -144,8 +144,10 @@ def install_proscale(
     inner: Any = model
     decoder = inner.model.pixel_level_module.decoder
     encoder = ProScaleEncoder(inner.config, stages, trc=trc, temperature=temperature)
-    for module in encoder.modules():
-        inner._init_weights(module)
+    # children before parents (``apply`` is post-order), as transformers does: the deformable attention's own
+    # initialisation (zero offset weights, the offset grid as bias, zero attention weights, Xavier projections)
+    # must come after, not before, the generic N(0, 0.02) of its Linear children, which would otherwise overwrite it
+    encoder.apply(inner._init_weights)
     decoder.encoder = encoder
     if lpe:
         embeddings = []
