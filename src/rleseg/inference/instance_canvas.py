@@ -67,16 +67,21 @@ def instance_rank(ids: np.ndarray, rank: np.ndarray, window: tuple[int, int]) ->
     window's edge (it may be cut off: a window that saw it whole is preferred); background pixels get their
     own centre distance ``rank`` plus twice the window size (they never paint over an instance)."""
     out = (rank + 2 * max(window)).astype(np.float32)  # background: after every instance
-    present = np.unique(ids[ids > 0])
-    if present.size == 0:
+    fg = ids > 0
+    if not fg.any():
         return out
     ph, pw = window
-    for i in present.tolist():
-        where = np.nonzero(ids == i)
-        cy, cx = where[-2].mean(), where[-1].mean()
-        d = max(abs(cy - (ph - 1) / 2), abs(cx - (pw - 1) / 2))
-        cut = where[-2].min() == 0 or where[-1].min() == 0 or where[-2].max() == ph - 1 or where[-1].max() == pw - 1
-        out[ids == i] = d + (max(ph, pw) if cut else 0)
+    flat = ids.reshape(-1).astype(np.int64)  # all instances in one pass: centroids and edge contact by bincount
+    yy = np.broadcast_to(np.arange(ids.shape[-2])[:, None], ids.shape).reshape(-1)
+    xx = np.broadcast_to(np.arange(ids.shape[-1])[None, :], ids.shape).reshape(-1)
+    n = int(flat.max()) + 1
+    count = np.maximum(np.bincount(flat, minlength=n), 1)
+    cy = np.bincount(flat, weights=yy, minlength=n) / count
+    cx = np.bincount(flat, weights=xx, minlength=n) / count
+    d = np.maximum(np.abs(cy - (ph - 1) / 2), np.abs(cx - (pw - 1) / 2))
+    edge = (yy == 0) | (xx == 0) | (yy == ph - 1) | (xx == pw - 1)
+    cut = np.bincount(flat[edge], minlength=n) > 0
+    out[fg] = (d + np.where(cut, max(ph, pw), 0))[ids[fg]]
     return out
 
 
