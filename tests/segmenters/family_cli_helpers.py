@@ -13,6 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from rleseg.cli import app
+from rleseg.segmenters.registry import segmenter_class
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -39,6 +40,10 @@ def train_predict_evaluate_panoptic(tmp_path: Path, config: Path, family: str, o
     ckpt = run / "checkpoints" / "last.ckpt"
     saved = torch.load(ckpt, map_location="cpu", weights_only=False)
     assert saved["rleseg_family"] == family and "val/dice" in res.output
+    monitor, mode = segmenter_class(family).checkpoint_monitor  # best.ckpt picked by the family's own metric
+    monitored = [k for k in saved["callbacks"] if k.startswith("ModelCheckpoint") and "'monitor': None" not in k]
+    assert len(monitored) == 1 and f"'monitor': '{monitor}', 'mode': '{mode}'" in monitored[0], monitored
+    assert (run / "checkpoints" / "best.ckpt").is_file()
     key, value = option
     assert yaml.safe_load((run / "config.yaml").read_text())["model"][family][key] == value
 

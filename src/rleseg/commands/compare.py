@@ -2,9 +2,10 @@
 
 Every YAML config gets the ``--set key=value`` overrides, then ``data.source=DIR``, ``train.out_dir=
 OUT/runs/<name>``, ``train.max_time_minutes=M`` (``--minutes``; without it each keeps its own budget) and the
-``--device`` as ``train.accelerator``, and is trained; its best checkpoint (by validation Dice; the last one
-when validation never ran) is evaluated. A ``.ckpt`` is evaluated as it is: its steps are its ``global_step``,
-its training time what Lightning's ``Timer`` stored in it (runs with a time budget), else unknown.
+``--device`` as ``train.accelerator``, and is trained; its best checkpoint (by its family's validation metric:
+Dice, or Mask2Former's loss; the last one when validation never ran) is evaluated. A ``.ckpt`` is evaluated
+as it is: its steps are its ``global_step``, its training time what Lightning's ``Timer`` stored in it (runs
+with a time budget), else unknown.
 
 Every model is evaluated by :func:`~rleseg.commands.evaluate_checkpoint.evaluate_checkpoint` on the same split
 into ``OUT/eval/<name>`` (masks, ``metrics.json``, ``report.html``); the wall time of that (loading,

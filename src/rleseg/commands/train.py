@@ -1,9 +1,9 @@
 """``rleseg train CONFIG [key=value ...]``: build a run from a config and fit it with Lightning.
 
 The resolved config (file + overrides) is saved as ``<train.out_dir>/config.yaml``; checkpoints go to
-``<train.out_dir>/checkpoints/`` (``best.ckpt`` by validation dice, ``last.ckpt`` after every epoch), CSV logs
-to ``<train.out_dir>/logs/`` (a resumed run keeps the earlier ``metrics.csv`` as ``metrics.part-<k>.csv``), and
-``rleseg train`` plots them into ``<train.out_dir>/curves.png`` at the end.
+``<train.out_dir>/checkpoints/`` (``best.ckpt`` by the family's validation metric, e.g. Dice; ``last.ckpt``
+after every epoch), CSV logs to ``<train.out_dir>/logs/`` (a resumed run keeps the earlier ``metrics.csv`` as
+``metrics.part-<k>.csv``), and ``rleseg train`` plots them into ``<train.out_dir>/curves.png`` at the end.
 """
 
 from __future__ import annotations
@@ -96,7 +96,8 @@ def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | No
     config_path = out_dir / "config.yaml"
     if _rank(rank_zero_only) == 0:
         _prepare_logs(out_dir / "logs", resuming=cfg.train.resume is not None)
-    trainer = build_trainer(cfg, out_dir, extra_callbacks=extra_callbacks)
+    monitor = task.checkpoint_monitor  # which validation metric picks best.ckpt
+    trainer = build_trainer(cfg, out_dir, extra_callbacks=extra_callbacks, monitor=monitor)
     if _rank(rank_zero_only) == 0:
         save_config(cfg, config_path)
     start = time.monotonic()

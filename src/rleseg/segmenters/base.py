@@ -43,6 +43,8 @@ class Segmenter(L.LightningModule, abc.ABC):
 
     family: ClassVar[str] = ""
     default_merge: ClassVar[str] = "vote"  # how the Predictor merges overlapping windows by default
+    # what picks best.ckpt: a logged validation metric and "max" or "min"
+    checkpoint_monitor: ClassVar[tuple[str, str]] = ("val/dice", "max")
 
     def __init__(self, config: dict[str, Any], class_names: list[str]) -> None:
         super().__init__()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from datetime import timedelta
@@ -93,7 +94,7 @@ def build_datamodule(cfg: Config, segmenter: Segmenter, sources: dict[str, Segme
         eval_stride=d.eval_stride,
         frame_stride=d.frame_stride,
         eval_frame_stride=d.eval_frame_stride,
-        augment=AugmentConfig(d.augment.rot90, d.augment.degrees, d.augment.hflip, d.augment.vflip),
+        augment=AugmentConfig(**dataclasses.asdict(d.augment)),
     )
     return RLESegDataModule(
         sources.get("train"),
@@ -143,8 +144,15 @@ def apply_threads(train: TrainSection) -> int:
     return torch.get_num_threads()
 
 
-def build_trainer(cfg: Config, out_dir: Path, *, extra_callbacks: list[Any] | None = None) -> L.Trainer:
-    """A Lightning trainer: checkpoints (last and best val dice) written atomically, CSV logs, progress bar."""
+def build_trainer(
+    cfg: Config,
+    out_dir: Path,
+    *,
+    extra_callbacks: list[Any] | None = None,
+    monitor: tuple[str, str] = ("val/dice", "max"),
+) -> L.Trainer:
+    """A Lightning trainer: checkpoints written atomically (``last.ckpt``, and ``best.ckpt`` by ``monitor``: a
+    logged validation metric and ``"max"`` or ``"min"``), CSV logs, progress bar."""
     quiet_lightning()
     t = cfg.train
     precision = t.precision
@@ -156,7 +164,7 @@ def build_trainer(cfg: Config, out_dir: Path, *, extra_callbacks: list[Any] | No
     else:  # last.ckpt: the latest state after every epoch, whatever the metrics did (for resuming)
         last = ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, save_on_train_epoch_end=True)
     callbacks: list[Any] = [
-        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/dice", mode="max"),
+        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor[0], mode=monitor[1]),
         last,
         LearningRateMonitor(logging_interval="step"),
     ]
