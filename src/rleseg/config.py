@@ -41,12 +41,17 @@ class TokenizerConfig:
 
 @dataclass
 class AugmentSection:
-    """Random geometric augmentation of training windows."""
+    """Random augmentation of training windows: geometric, and colour jitter of the image (0 = off; see
+    :class:`rleseg.data.transforms.AugmentConfig`)."""
 
     rot90: bool = True
     degrees: float = 0.0
     hflip: float = 0.5
     vflip: float = 0.5
+    brightness: float = 0.0
+    contrast: float = 0.0
+    saturation: float = 0.0
+    hue: float = 0.0
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rleseg.data.sample import Sample
 from rleseg.data.transforms import AugmentConfig, augment, build_transform
@@ -57,3 +58,24 @@ def test_disabled_augmentation_returns_the_sample() -> None:
     cfg = AugmentConfig(rot90=False, degrees=0, hflip=0, vflip=0)
     s = painted_sample()
     assert augment(s, cfg, build_transform(cfg), np.random.default_rng(0)) is s
+
+
+def test_colour_jitter_changes_the_image_only_and_every_frame_alike() -> None:
+    cfg = AugmentConfig(rot90=False, hflip=0, vflip=0, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1)
+    s = painted_sample(32, frames=1, seed=2)
+    clip = Sample(np.repeat(s.image, 3, 0), np.repeat(s.mask, 3, 0), np.repeat(s.instances, 3, 0), "clip")
+    transform, rng = build_transform(cfg), np.random.default_rng(1)
+    changed = 0
+    for _ in range(5):
+        out = augment(clip, cfg, transform, rng)
+        assert np.array_equal(out.mask, clip.mask) and np.array_equal(out.instances, clip.instances)
+        assert np.array_equal(out.image[0], out.image[1]) and np.array_equal(out.image[1], out.image[2])
+        changed += not np.array_equal(out.image, clip.image)
+    assert changed == 5, "colour jitter of this strength changes every draw"
+
+
+def test_colour_jitter_settings_out_of_range_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"data.augment.brightness=1.5"):
+        AugmentConfig(brightness=1.5)
+    with pytest.raises(ValueError, match=r"data.augment.hue=0.7"):
+        AugmentConfig(hue=0.7)

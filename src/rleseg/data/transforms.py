@@ -1,4 +1,5 @@
-"""Joint geometric augmentation of image, mask and instances (torchvision.transforms.v2).
+"""Joint augmentation of image, mask and instances (torchvision.transforms.v2): geometric transforms, and
+colour jitter of the image alone.
 
 One random draw is applied to every array of a sample, and to every frame of a clip, so labels stay
 aligned with pixels. Labels are resampled with nearest neighbour; rotation by an arbitrary angle fills the
@@ -19,26 +20,48 @@ from rleseg.data.sample import Sample
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Which random geometric transforms to apply to training windows.
+    """Which random transforms to apply to training windows.
 
     ``rot90``: rotate by a random multiple of 90 degrees (lossless); ``degrees``: extra rotation by an
-    angle drawn from ``[-degrees, degrees]``; ``hflip``/``vflip``: flip probabilities.
+    angle drawn from ``[-degrees, degrees]``; ``hflip``/``vflip``: flip probabilities. Colour jitter of the
+    image alone, as torchvision's ``ColorJitter``: ``brightness``, ``contrast`` and ``saturation`` scale by a
+    factor drawn from ``[1 - x, 1 + x]``, ``hue`` shifts by up to ``hue`` of a turn (at most 0.5); 0 is off.
     """
 
     rot90: bool = True
     degrees: float = 0.0
     hflip: float = 0.5
     vflip: float = 0.5
+    brightness: float = 0.0
+    contrast: float = 0.0
+    saturation: float = 0.0
+    hue: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("brightness", "contrast", "saturation"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"data.augment.{name}={getattr(self, name)}: expected a number in [0, 1)")
+        if not 0 <= self.hue <= 0.5:
+            raise ValueError(f"data.augment.hue={self.hue}: expected a number in [0, 0.5]")
+
+    @property
+    def color(self) -> bool:
+        """True when colour jitter is on."""
+        return max(self.brightness, self.contrast, self.saturation, self.hue) > 0
 
     @property
     def enabled(self) -> bool:
         """True when at least one transform can change a sample."""
-        return self.rot90 or self.degrees > 0 or self.hflip > 0 or self.vflip > 0
+        return self.rot90 or self.degrees > 0 or self.hflip > 0 or self.vflip > 0 or self.color
 
 
 def build_transform(cfg: AugmentConfig) -> v2.Transform:
-    """The torchvision v2 pipeline for ``cfg`` (flips and arbitrary rotation; rot90 is applied separately)."""
+    """The torchvision v2 pipeline for ``cfg`` (colour jitter, flips and arbitrary rotation; rot90 is applied
+    separately). Colour jitter changes images only; one draw serves every frame of a clip."""
     parts: list[v2.Transform] = []
+    if cfg.color:
+        jitter = (cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue)
+        parts.append(v2.ColorJitter(*(x or None for x in jitter)))
     if cfg.hflip > 0:
         parts.append(v2.RandomHorizontalFlip(cfg.hflip))
     if cfg.vflip > 0:
