@@ -68,30 +68,34 @@ def test_a_cell_cut_off_by_one_window_is_taken_whole_from_the_window_that_saw_it
 
 
 def test_among_instances_the_one_nearest_its_window_centre_paints() -> None:
-    canvas = InstanceCanvas((8, 16), offset=False)
+    canvas = InstanceCanvas((8, 16))
     off_centre = np.zeros((8, 8), np.int64)
-    off_centre[2:6, 5:7] = 1  # centroid 2 columns right of the centre
+    off_centre[:, 5:7] = 1  # a column 2 pixels right of the centre, touching the window's top and bottom
     canvas.paste(off_centre, 0, 0)
     central = np.zeros((8, 8), np.int64)
-    central[2:6, 1:7] = 2  # covers the same pixels (columns 5 and 6 of the canvas), centred in its window
-    canvas.paste(central, 0, 4)
-    assert (canvas.canvas[2:6, 5:11] == 2).all() and int((canvas.canvas == 1).sum()) == 0
+    central[2:6, 1:7] = 1  # covers part of it (rows 2-5 of canvas columns 5 and 6), centred in its window
+    canvas.paste(central, 0, 4)  # IoU 8 / 20 within the covered part: a different instance, id 2
+    assert canvas.window_ids == [{1: 1}, {1: 2}]
+    assert (canvas.canvas[2:6, 5:11] == 2).all()
+    assert (canvas.canvas[[0, 1, 6, 7]][:, 5:7] == 1).all(), "the rest of the first instance stays"
     assert centre_distance((1, 8))[0].tolist() == [3.5, 2.5, 1.5, 0.5, 0.5, 1.5, 2.5, 3.5]
 
 
 def test_background_never_erases_an_instance_pixel() -> None:
-    canvas = InstanceCanvas((4, 12), offset=False)
+    canvas = InstanceCanvas((4, 12))
     canvas.paste(np.full((4, 8), 3), 0, 0)
     canvas.paste(np.zeros((4, 8), np.int64), 0, 4)
-    assert canvas.canvas[0].tolist() == [3] * 8 + [0] * 4
+    assert canvas.canvas[0].tolist() == [1] * 8 + [0] * 4
+    assert canvas.window_ids == [{3: 1}, {}]
 
 
-def test_streaming_ids_are_pasted_as_they_are() -> None:
-    canvas = InstanceCanvas((2, 4, 8), offset=False)
+def test_the_same_id_in_windows_that_do_not_overlap_names_two_instances() -> None:
+    canvas = InstanceCanvas((2, 4, 8))
     clip = np.full((2, 4, 4), 5)
     canvas.paste(clip, 0, 0)
     canvas.paste(clip, 0, 4)
-    assert (canvas.canvas == 5).all()
+    assert canvas.window_ids == [{5: 1}, {5: 2}]
+    assert (canvas.canvas[..., :4] == 1).all() and (canvas.canvas[..., 4:] == 2).all()
 
 
 def test_clips_are_matched_as_volumes() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +145,41 @@ def test_streaming_family_gets_its_previous_prediction_frame_by_frame(pixel_fami
     independent = Predictor(model, batch_size=64).predict_video(frames)
     assert model.calls == [False], "frames of a non-streaming model share batches (4 x 6 windows in one)"
     assert (independent.mask[0] == 2).all() and (independent.mask[1:] == 0).all()
+
+
+class InstancePixelSegmenter(PixelSegmenter):
+    """The pixel family made instance-aware: every window calls all its foreground instance 1 (so two windows
+    reuse one id for different cells) and, streaming, keeps the ids of its previous prediction."""
+
+    @property
+    def spec(self) -> OutputSpec:
+        return replace(super().spec, instance_aware=True)
+
+    def predict_windows(self, images: torch.Tensor, previous: WindowPrediction | None = None) -> WindowPrediction:
+        masks = super().predict_windows(images, previous).masks
+        ids = (masks > 0).long()
+        if previous is not None and previous.instances is not None:
+            ids = torch.where(previous.instances > 0, previous.instances, ids)
+        return WindowPrediction(masks, ids)
+
+
+def test_streaming_tracks_stay_apart_when_windows_reuse_an_id(pixel_family: None, tmp_path: Path) -> None:
+    from rleseg.config import load_config
+
+    cfg = load_config(write_config(tmp_path / "pixel.yaml", streaming=True), ["data.patch_size=16"])
+    model = InstancePixelSegmenter.create(cfg, ["background", "a", "b"])
+    with torch.no_grad():  # class 2 where the frame is bright
+        for layer in (model.net[0], model.net[2]):
+            layer.weight.zero_()
+            layer.bias.zero_()
+        model.net[0].weight[0] = 1.0 / 3
+        model.net[2].weight[2, 0] = 10.0
+        model.net[2].bias[2] = -5.0
+    frames = np.zeros((3, 16, 32, 3), np.uint8)
+    frames[:, 4:12, 4:12] = 255  # one cell in each of the two windows
+    frames[:, 4:12, 20:28] = 255
+    out = Predictor(model, batch_size=64).predict_video(frames)
+    assert out.instances is not None and model.calls == [False, True, True]
+    left, right = out.instances[:, 8, 8].tolist(), out.instances[:, 8, 24].tolist()
+    assert left[0] > 0 and right[0] > 0 and left[0] != right[0], "two cells, two tracks"
+    assert left == [left[0]] * 3 and right == [right[0]] * 3, "each track keeps its id"

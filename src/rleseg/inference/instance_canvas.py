@@ -14,8 +14,9 @@ crosses a window border is seen, in part, by several overlapping windows. :class
   whole and most centrally, not from whichever window came last. Background never paints over an instance
   (a window that misses a cell does not erase it); among background pixels the nearest window centre wins.
 
-Streaming families (``offset=False``) write ids that are tracks, already consistent across windows and
-frames: they are painted as they are (by the same ranks), without matching or offsets.
+The canvas also records, for every pasted window, which canvas id each of its own ids became
+(``window_ids``): streaming video links a window's ids to tracks across frames through it
+(:class:`~rleseg.inference.track_linker.TrackLinker`).
 """
 
 from __future__ import annotations
@@ -87,17 +88,17 @@ def instance_rank(ids: np.ndarray, rank: np.ndarray, window: tuple[int, int]) ->
 
 class InstanceCanvas:
     """Pastes window instance ids ``(P, P)`` (clips ``(N, P, P)``) into one canvas of ``shape`` ``(H, W)`` (or
-    ``(T, H, W)``); see the module docstring. ``offset``: match and renumber ids across windows (False: paste
-    them as they are); ``match_iou``: the IoU above which a window's instance continues a canvas instance."""
+    ``(T, H, W)``); see the module docstring. ``match_iou``: the IoU above which a window's instance continues
+    a canvas instance. ``window_ids[i]``: ``{window id: canvas id}`` of the i-th pasted window."""
 
-    def __init__(self, shape: tuple[int, ...], offset: bool = True, match_iou: float = MATCH_IOU) -> None:
+    def __init__(self, shape: tuple[int, ...], match_iou: float = MATCH_IOU) -> None:
         if not 0 <= match_iou < 1:
             raise ValueError(f"match_iou must lie in [0, 1), got {match_iou}")
         self.canvas = np.zeros(shape, np.int64)
         self.rank = np.full(shape, np.inf, np.float32)  # rank of what painted a pixel (inf: nothing yet)
         self.next_id = 0
-        self.offset = offset
         self.match_iou = match_iou
+        self.window_ids: list[dict[int, int]] = []
 
     def paste(self, ids: np.ndarray, y: int, x: int, t: int = 0) -> None:
         """Paste one window's ids ``(P, P)`` (clips ``(N, P, P)``, frames from ``t``) with its top-left corner
@@ -114,28 +115,31 @@ class InstanceCanvas:
             where = ()
         where += (slice(y, y + ids.shape[-2]), slice(x, x + ids.shape[-1]))
         if ids.size == 0:
+            self.window_ids.append({})
             return
         region, region_rank = self.canvas[where], self.rank[where]
-        if self.offset:
-            ids = self._renumber(ids, region, np.isfinite(region_rank))
+        renamed = self._renumber(ids, region, np.isfinite(region_rank))
+        self.window_ids.append(renamed)
+        if renamed:
+            table = np.zeros(max(renamed) + 1, np.int64)
+            table[list(renamed)] = list(renamed.values())
+            ids = table[ids]
         paint = rank < region_rank
         region[paint] = ids[paint]
         region_rank[paint] = rank[paint]
 
-    def _renumber(self, ids: np.ndarray, region: np.ndarray, covered: np.ndarray) -> np.ndarray:
-        """A window's ids with matched instances renamed to their canvas ids and the others to fresh ids."""
-        present = np.unique(ids[ids > 0])
-        if present.size == 0:
-            return ids
+    def _renumber(self, ids: np.ndarray, region: np.ndarray, covered: np.ndarray) -> dict[int, int]:
+        """``{window id: canvas id}`` of a window's ids: matched instances take their canvas ids, the others
+        fresh ids."""
         mapping = match_ids(ids, region, covered, self.match_iou)
-        table = np.zeros(int(present.max()) + 1, np.int64)
-        for i in present.tolist():
+        renamed: dict[int, int] = {}
+        for i in np.unique(ids[ids > 0]).tolist():
             if i in mapping:
-                table[i] = mapping[i]
+                renamed[i] = mapping[i]
             else:
                 self.next_id += 1
-                table[i] = self.next_id
-        return table[ids]
+                renamed[i] = self.next_id
+        return renamed
 
 
 def vote_instance_classes(mask: np.ndarray, instances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ import torch
 
 from rleseg.data.patches import temporal_windows
 from rleseg.inference.stitch import MERGE_RULES
+from rleseg.inference.track_linker import TrackLinker
 from rleseg.inference.window_job import JobSettings, Prediction, WindowJob
 from rleseg.segmenters.base import Segmenter
 from rleseg.segmenters.spec import WindowPrediction
@@ -154,13 +156,20 @@ class Predictor:
         return next(self._run_jobs([self._job(frames, temporal_windows(frames.shape[0], n, stride))]))
 
     def _stream(self, frames: np.ndarray) -> list[Prediction]:
-        """Frame by frame; a streaming family gets each window batch's prediction in the previous frame (its
-        instance ids are tracks: they are kept as the family wrote them)."""
+        """Frame by frame; a streaming family gets each window batch's prediction in the previous frame. Its
+        instance ids continue those of the same window in the previous frame: each frame's windows are stitched
+        like an image's, then a :class:`TrackLinker` names the stitched instances by the tracks their window ids
+        carried."""
         previous: list[WindowPrediction] | None = None
         parts: list[Prediction] = []
+        linker = TrackLinker()
         for frame in frames:
             kept: list[WindowPrediction] = []
-            parts.append(next(self._run_jobs([self._job(frame, None)], previous=previous, kept=kept)))
+            job = self._job(frame, None)
+            part = next(self._run_jobs([job], previous=previous, kept=kept))
+            if part.instances is not None and job.canvas is not None:
+                part = replace(part, instances=linker.link(part.instances, job.canvas.window_ids))
+            parts.append(part)
             previous = kept
         return parts
 
@@ -175,7 +184,6 @@ class Predictor:
             num_classes=self.num_classes,
             merge=self.merge,
             instances=self.instance_aware,
-            offset_instances=not self.spec.streaming,
             cleanup=int(self.cleanup),
         )
         return WindowJob(pixels, clip_starts, settings)

@@ -36,9 +36,8 @@ class Prediction:
 class JobSettings:
     """What every job of one predictor shares: resize side ``image_size`` (None: keep), window ``patch`` P
     (None: the resized image's longer side), ``stride``, clip length ``num_frames`` (clip models), label range
-    ``num_classes``, ``merge`` rule, whether windows carry ``instances`` (and whether their ids are matched
-    across overlapping windows and renumbered: ``offset_instances``; see
-    :class:`~rleseg.inference.instance_canvas.InstanceCanvas`) and the gap size ``cleanup`` (0: off)."""
+    ``num_classes``, ``merge`` rule, whether windows carry ``instances`` (matched across overlapping windows and
+    renumbered: :class:`~rleseg.inference.instance_canvas.InstanceCanvas`) and the gap size ``cleanup`` (0: off)."""
 
     image_size: int | None
     patch: int | None
@@ -47,7 +46,6 @@ class JobSettings:
     num_classes: int
     merge: str
     instances: bool
-    offset_instances: bool
     cleanup: int
 
 
@@ -68,7 +66,7 @@ class WindowJob:
         self.frames = settings.num_frames if video else None
         self.windows = [(t, y, x) for t in (clip_starts or [0]) for y, x in spatial_windows(h, w, self.p, stride)]
         self.merger = WindowMerger(shape, settings.num_classes, settings.merge)
-        self.canvas = InstanceCanvas(shape, settings.offset_instances) if settings.instances else None
+        self.canvas = InstanceCanvas(shape) if settings.instances else None
         self.lengths: list[np.ndarray] = []
         self.added = 0  # windows whose prediction was added
 
