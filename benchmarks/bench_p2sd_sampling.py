@@ -1,7 +1,7 @@
 """Pix2Seq-D sampling: time per window and quality against the number of DDIM steps (5, 10, 20).
 
 The encoder runs once per window and the mask decoder once per step, so the time grows with the steps; the
-quality (class-agnostic and mean Dice, PQ on the synthetic cells' test images) shows what the extra steps buy.
+quality (class-agnostic and mean Dice, PQ on the test images of the model's own data) shows what the extra steps buy.
 Quality needs a trained checkpoint: set ``RLESEG_P2SD_CKPT`` to one (e.g. from
 ``rleseg train configs/cpu-p2sd.yaml``); without it an untrained model of ``configs/cpu-p2sd.yaml`` is timed
 and the quality columns stay empty.
@@ -17,11 +17,11 @@ import torch
 
 from benchmarks.common import REPO_ROOT, BenchResult, Table, time_interleaved
 from rleseg.config import load_config
-from rleseg.data.synthetic import SyntheticCells
 from rleseg.inference.predictor import Predictor
 from rleseg.metrics.report import SegmentationEvaluator
 from rleseg.segmenters.loading import load_segmenter
 from rleseg.segmenters.pix2seq_d import Pix2SeqDSegmenter
+from rleseg.training.build import build_sources
 
 NAME = "p2sd_sampling"
 STEPS = (5, 10, 20)
@@ -41,11 +41,14 @@ def _model() -> tuple[Pix2SeqDSegmenter, bool]:
 
 
 def _quality(model: Pix2SeqDSegmenter, images: int) -> dict[str, Any]:
-    """Class-agnostic and mean Dice and PQ of ``model`` on the first ``images`` synthetic test images."""
-    source = SyntheticCells("test", num_images=images, size=model.cfg.data.synthetic_size, seed=model.cfg.train.seed)
+    """Class-agnostic and mean Dice and PQ of ``model`` on the first ``images`` test images of its own data
+    (``data.source`` of its config: the synthetic cells or a dataset folder)."""
+    source = build_sources(model.cfg).get("test")
+    if source is None:
+        raise ValueError(f"{model.cfg.data.source} has no test split to score {CKPT_ENV} on")
     evaluator = SegmentationEvaluator(model.class_names[1:])
     predictor = Predictor(model)
-    for sample in (source[i] for i in range(len(source))):
+    for sample in (source[i] for i in range(min(images, len(source)))):
         pred = predictor.predict_image(sample.image)
         evaluator.update(sample.mask, pred.mask, sample.instances, pred.instances)
     report = evaluator.report()
