@@ -121,18 +121,23 @@ def test_a_family_registered_in_a_test_trains_predicts_and_evaluates_through_the
     assert (out / "report.html").is_file() and len(list((out / "masks").glob("*.png"))) == 2
 
 
-def test_streaming_family_gets_its_previous_prediction_frame_by_frame(pixel_family: None, tmp_path: Path) -> None:
-    from rleseg.config import load_config
-
-    cfg = load_config(write_config(tmp_path / "pixel.yaml", streaming=True), ["data.patch_size=16"])
-    model = PixelSegmenter.create(cfg, ["background", "a", "b"])
-    with torch.no_grad():  # class 2 where the frame is bright, background where it is dark
+def bright_is_class_2(model: PixelSegmenter) -> None:
+    """Set ``model``'s weights by hand: class 2 where a pixel is bright, background where it is dark."""
+    with torch.no_grad():
         for layer in (model.net[0], model.net[2]):
             layer.weight.zero_()
             layer.bias.zero_()
         model.net[0].weight[0] = 1.0 / 3
         model.net[2].weight[2, 0] = 10.0
         model.net[2].bias[2] = -5.0
+
+
+def test_streaming_family_gets_its_previous_prediction_frame_by_frame(pixel_family: None, tmp_path: Path) -> None:
+    from rleseg.config import load_config
+
+    cfg = load_config(write_config(tmp_path / "pixel.yaml", streaming=True), ["data.patch_size=16"])
+    model = PixelSegmenter.create(cfg, ["background", "a", "b"])
+    bright_is_class_2(model)
     frames = np.zeros((4, 32, 48, 3), np.uint8)
     frames[0] = 255  # only the first frame is bright
     predictor = Predictor(model, batch_size=64)  # one batch per frame (6 windows of 16)
@@ -168,13 +173,7 @@ def test_streaming_tracks_stay_apart_when_windows_reuse_an_id(pixel_family: None
 
     cfg = load_config(write_config(tmp_path / "pixel.yaml", streaming=True), ["data.patch_size=16"])
     model = InstancePixelSegmenter.create(cfg, ["background", "a", "b"])
-    with torch.no_grad():  # class 2 where the frame is bright
-        for layer in (model.net[0], model.net[2]):
-            layer.weight.zero_()
-            layer.bias.zero_()
-        model.net[0].weight[0] = 1.0 / 3
-        model.net[2].weight[2, 0] = 10.0
-        model.net[2].bias[2] = -5.0
+    bright_is_class_2(model)
     frames = np.zeros((3, 16, 32, 3), np.uint8)
     frames[:, 4:12, 4:12] = 255  # one cell in each of the two windows
     frames[:, 4:12, 20:28] = 255
