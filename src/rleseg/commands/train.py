@@ -96,8 +96,7 @@ def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | No
     config_path = out_dir / "config.yaml"
     if _rank(rank_zero_only) == 0:
         _prepare_logs(out_dir / "logs", resuming=cfg.train.resume is not None)
-    monitor = task.checkpoint_monitor  # which validation metric picks best.ckpt
-    trainer = build_trainer(cfg, out_dir, extra_callbacks=extra_callbacks, monitor=monitor)
+    trainer = build_trainer(cfg, out_dir, extra_callbacks=extra_callbacks, monitor=task.checkpoint_monitor)
     if _rank(rank_zero_only) == 0:
         save_config(cfg, config_path)
     start = time.monotonic()

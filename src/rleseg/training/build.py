@@ -149,7 +149,7 @@ def build_trainer(
     out_dir: Path,
     *,
     extra_callbacks: list[Any] | None = None,
-    monitor: tuple[str, str] = ("val/dice", "max"),
+    monitor: tuple[str, str] = Segmenter.checkpoint_monitor,
 ) -> L.Trainer:
     """A Lightning trainer: checkpoints written atomically (``last.ckpt``, and ``best.ckpt`` by ``monitor``: a
     logged validation metric and ``"max"`` or ``"min"``), CSV logs, progress bar."""
