@@ -49,3 +49,19 @@ def test_normalized_input_has_unit_variance_at_every_noise_level(t: float) -> No
 
 def test_without_normalization_a_nearly_clean_input_is_as_small_as_the_scale() -> None:
     assert seen_bits(False, 0.02).std().item() == pytest.approx(SCALE, rel=0.15)
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_previous_frame_bits_are_read_at_unit_scale_only_when_normalized(normalize: bool) -> None:
+    decoder = Capture()
+    net = BitDiffusionNet(  # type: ignore[arg-type]
+        nn.Identity(), decoder, LAYOUT, "softmax", SCALE, previous_frames=1, normalize_input=normalize
+    )
+    classes, instances = torch.randint(0, 4, (2, 8, 8)), torch.randint(0, 64, (2, 8, 8))
+    previous = encode_panoptic(classes, instances, LAYOUT, SCALE)
+    x_t = torch.zeros_like(previous)
+    features: Any = (torch.zeros(2, 3, 8, 8), torch.zeros(2, 1, 8))
+    net.logits(x_t, gamma_cosine(torch.full((2,), 0.5)), features, previous)
+    seen = decoder.seen[:, LAYOUT.channels + 3 :]
+    assert torch.allclose(seen, previous / SCALE if normalize else previous)
+    assert seen.abs().unique().tolist() == [pytest.approx(1.0 if normalize else SCALE)]

@@ -24,8 +24,11 @@ class Pix2SeqDConfig:
     Training: ``loss`` ``softmax`` (cross-entropy over each id's ``2**bits`` values, the paper's) or
     ``sigmoid`` (per-bit binary cross-entropy); pixels weighted by instance size to the power ``-weight_p``
     (paper 0.2); ``self_condition`` (off in the paper); ``normalize_input``: the decoder reads ``x_t`` divided
-    by its standard deviation at the noise level (not in the paper and not measured yet: short runs' denoisers
-    were found to ignore the instance ids in ``x_t``; see :class:`~rleseg.models.bitdiffusion.net.BitDiffusionNet`);
+    by its standard deviation at the noise level and the clean bits of previous frames (and of self-conditioning)
+    at ``{-1, +1}`` (not in the paper; short runs' denoisers were found to ignore the instance ids in ``x_t``.
+    Measured on the synthetic cell videos after 900 steps: validation instance accuracy on cell pixels 0.09
+    with it, 0.55 with ``scale`` 1.0 instead, 0.02 with neither; a larger ``scale`` is the stronger remedy; see
+    :class:`~rleseg.models.bitdiffusion.net.BitDiffusionNet`);
     ``ema_decay`` of the evaluation weights (paper 0.999 on COCO, 0.99 on DAVIS; ramped up over the first
     steps).
     Sampling: ``steps`` DDIM steps (paper 20) with time difference ``td`` (paper 2.0 on COCO, 1.0 on DAVIS);

@@ -19,7 +19,8 @@ class BitDiffusionNet(nn.Module):
     (K, with ``self_condition``). With ``normalize_input``, ``x_t`` is first divided by its standard deviation
     ``sqrt(gamma * scale**2 + 1 - gamma)`` (about 1 at every noise level, instead of falling to ``scale`` as
     ``gamma`` nears 1: at ``scale`` 0.1 the ids written in a nearly clean ``x_t`` are small next to the image
-    features; EDM's input preconditioning).
+    features; EDM's input preconditioning), and the clean bits it is given (previous frames, previous step) are
+    read at ``{-1, +1}`` instead of ``{-scale, +scale}``.
     """
 
     def __init__(
@@ -60,13 +61,14 @@ class BitDiffusionNet(nn.Module):
         if self.normalize_input:
             g = gamma.to(x_t).reshape(-1, 1, 1, 1)
             x_t = x_t / (g * self.scale**2 + 1 - g).sqrt()
+        clean = 1 / self.scale if self.normalize_input else 1.0  # clean bits: {-scale, scale} -> {-1, 1}
         parts = [x_t, fused]
         if self.previous_frames:
             if previous is None:
                 previous = x_t.new_zeros(x_t.shape[0], self.previous_frames * self.layout.channels, *x_t.shape[2:])
-            parts.append(previous)
+            parts.append(previous * clean)
         if self.self_condition:
-            parts.append(torch.zeros_like(x_t) if x0_previous is None else x0_previous)
+            parts.append(torch.zeros_like(x_t) if x0_previous is None else x0_previous * clean)
         return self.decoder(torch.cat(parts, 1), gamma, tokens)
 
     def x0(self, logits: torch.Tensor) -> torch.Tensor:
