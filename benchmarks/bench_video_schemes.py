@@ -57,7 +57,7 @@ SCHEMES: dict[str, dict[str, str]] = {
 }
 MOTIONS: dict[str, MotionParams] = {
     "default": MotionParams(),
-    "slow": MotionParams(speed=1.0, jitter=0.32, growth=(0.001, 0.006)),
+    "slow": MotionParams().slowed(0.2),
 }
 
 

@@ -60,6 +60,8 @@ class DataSection:
 
     ``source``: ``"synthetic-cells"``, ``"synthetic-cells-video"`` or a dataset path (any format that
     ``rleseg.data.formats.open_dataset`` detects, with ``train``/``val``/``test`` splits).
+    ``synthetic_motion``: speed factor of the cells in ``synthetic-cells-video`` (1: the generator's default;
+    0.2: about as slow as the paper's IPSC cells; :meth:`rleseg.data.synthetic.MotionParams.slowed`).
     """
 
     source: str = "synthetic-cells"
@@ -70,6 +72,7 @@ class DataSection:
     synthetic_size: int = 320
     synthetic_counts: list[int] = field(default_factory=lambda: [48, 12, 12])
     synthetic_frames: int = 8
+    synthetic_motion: float = 1.0
     image_size: int | None = None
     patch_size: int | None = 640
     train_stride: list[int] | None = None

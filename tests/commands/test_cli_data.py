@@ -93,3 +93,21 @@ def test_check_broken_copy_exits_one_naming_the_files(synth_dir: Path, tmp_path:
 def test_check_missing_folder_is_an_error(tmp_path: Path) -> None:
     res = runner.invoke(app, ["data", "check", str(tmp_path / "nope")], env=WIDE)
     assert res.exit_code == 1 and "no such folder" in res.output
+
+
+def test_synth_video_motion_factor(tmp_path: Path) -> None:
+    from rleseg.data.synthetic import MotionParams, SyntheticCellVideos
+
+    out = tmp_path / "slow"
+    args = ["data", "synth", "--kind", "cells-video", "--out", str(out), "--size", "48", "--counts", "1,1,1"]
+    res = runner.invoke(app, [*args, "--frames", "3", "--motion", "0.2"], env=WIDE)
+    assert res.exit_code == 0, res.output
+    expected = SyntheticCellVideos("train", 1, 3, 48, 0, motion=MotionParams().slowed(0.2))[0].instances
+    written = [np.array(Image.open(p)) for p in sorted((out / "train" / "video_000" / "instances").glob("*.png"))]
+    assert np.array_equal(np.stack(written), expected)
+    default = SyntheticCellVideos("train", 1, 3, 48, 0)[0].instances
+    assert not np.array_equal(default, expected)
+    bad = ["data", "synth", "--kind", "cells-video", "--out", str(tmp_path / "bad"), "--motion", "0"]
+    res = runner.invoke(app, bad, env=WIDE)
+    assert res.exit_code == 1 and "--motion" in res.output and "got 0.0" in res.output
+    assert not (tmp_path / "bad").exists()

@@ -13,6 +13,7 @@ from rleseg.data.synthetic import (
     CLASSES,
     DFC,
     IPSC,
+    MotionParams,
     SyntheticCells,
     SyntheticCellVideos,
     gaussian_blur,
@@ -289,3 +290,29 @@ def test_write_refuses_to_overwrite(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="not a folder"):
         write_synthetic("cells", tmp_path / "file", num_samples=1, size=32, progress=False)
+
+
+def _median_shift(videos: SyntheticCellVideos) -> float:
+    """Median centroid shift of a cell from one frame to the next, in pixels, over the videos."""
+    shifts = []
+    for video in videos:
+        for t in range(video.instances.shape[0] - 1):
+            now, nxt = _centroids(video.instances[t]), _centroids(video.instances[t + 1])
+            shifts += [float(np.hypot(*(nxt[i] - now[i]))) for i in now.keys() & nxt.keys()]
+    return float(np.median(shifts))
+
+
+def test_slowed_motion_moves_cells_less_and_is_set_from_the_config() -> None:
+    from rleseg.config import load_config
+    from rleseg.training.build import build_sources
+
+    overrides = ["data.source=synthetic-cells-video", "data.synthetic_counts=[3,1,1]", "data.synthetic_size=160"]
+    # a video tokenizer, so the sources stay videos (not their frames)
+    overrides += ["data.synthetic_motion=0.2", "tokenizer.name=ltac", "tokenizer.num_frames=2"]
+    cfg = load_config(None, overrides)
+    slow = build_sources(cfg)["train"]
+    assert isinstance(slow, SyntheticCellVideos) and slow.motion == MotionParams().slowed(0.2)
+    fast = SyntheticCellVideos("train", num_videos=3, size=160)
+    assert _median_shift(slow) < 0.5 * _median_shift(fast)
+    with pytest.raises(ValueError, match=r"data.synthetic_motion, --motion\): expected > 0, got 0.0"):
+        MotionParams().slowed(0.0)

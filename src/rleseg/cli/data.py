@@ -31,6 +31,9 @@ def data_synth(
         typer.Option("--counts", help="Per split: train,val,test (default 48,12,12; videos 12,4,4)."),
     ] = None,
     frames: Annotated[int, typer.Option("--frames", min=1, help="Frames per video (cells-video).")] = 8,
+    motion: Annotated[
+        float, typer.Option("--motion", help="Speed factor of the video cells (0.2: about as slow as IPSC cells).")
+    ] = 1.0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the splits of a non-empty --out.")] = False,
 ) -> None:
     """Write the embedded synthetic cells dataset (classes ipsc, dfc) in the folder layout."""
@@ -38,7 +41,9 @@ def data_synth(
 
     parsed = None if counts is None else [c for c in ints(counts, "--counts", allow_none=False) if c is not None]
     with user_errors():
-        data_cmd.synth(kind, out, seed=seed, size=size, counts=parsed, frames=frames, overwrite=overwrite)
+        data_cmd.synth(
+            kind, out, seed=seed, size=size, counts=parsed, frames=frames, motion=motion, overwrite=overwrite
+        )
 
 
 @data_app.command("check")

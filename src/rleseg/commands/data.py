@@ -33,13 +33,15 @@ def synth(
     size: int | None = None,
     counts: list[int] | None = None,
     frames: int = 8,
+    motion: float = 1.0,
     overwrite: bool = False,
     console: Console | None = None,
 ) -> Path:
     """Write the ``train``/``val``/``test`` splits of a synthetic dataset to ``out`` (folder layout).
 
     ``counts``: images (or videos) per split, train, val, test (default 48,12,12 images / 12,4,4 videos);
-    ``size``: side in pixels (default 320 for images, 160 for videos). Refuses a non-empty ``out`` unless
+    ``size``: side in pixels (default 320 for images, 160 for videos); ``motion``: speed factor of the video
+    cells (0.2: about as slow as the paper's IPSC cells). Refuses a non-empty ``out`` unless
     ``overwrite`` (then the split folders are replaced).
     """
     from rleseg.data.synthetic import SPLITS, write_synthetic
@@ -63,6 +65,7 @@ def synth(
             seed=seed,
             overwrite=overwrite,
             progress=True,
+            motion=motion,
         )
     except ValueError as err:
         raise CommandError(str(err)) from None

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, cast
 
@@ -410,6 +410,15 @@ class MotionParams:
     enter_prob: float = 0.3  # per frame: a new cell enters through a border
     split_speed: float = 3.0  # daughters' extra speed apart
 
+    def slowed(self, factor: float) -> MotionParams:
+        """These parameters with speed, random acceleration and growth per frame times ``factor`` (0.2: cells
+        about as slow as in the paper's IPSC videos, judged by sequence lengths: ``benchmarks/bench_video_schemes.py``).
+        ValueError unless ``factor`` > 0."""
+        if not factor > 0:
+            raise ValueError(f"motion speed factor (data.synthetic_motion, --motion): expected > 0, got {factor!r}")
+        lo, hi = self.growth
+        return replace(self, speed=self.speed * factor, jitter=self.jitter * factor, growth=(lo * factor, hi * factor))
+
 
 def simulate_tracks(
     rng: np.random.Generator,
@@ -686,6 +695,7 @@ def write_synthetic(
     seed: int = 0,
     overwrite: bool = False,
     progress: bool = True,
+    motion: float = 1.0,
 ) -> Path:
     """Write a synthetic dataset to disk in the folder layout and return ``out_dir``.
 
@@ -694,13 +704,15 @@ def write_synthetic(
     ``kind="cells-video"`` every video is a sub-folder of its split in that same layout (with its own
     ``classes.txt``), frames named ``0000.png``, ``0001.png`` ... ``num_samples``: per split (dict), the
     same for every split (int), or the defaults. Raises ValueError if ``out_dir`` is not empty and
-    ``overwrite`` is False; with ``overwrite=True`` the split folders being written are replaced.
+    ``overwrite`` is False; with ``overwrite=True`` the split folders being written are replaced. ``motion``:
+    speed factor of the video cells (:meth:`MotionParams.slowed`).
     """
     if kind not in _KIND_CODE:
         raise ValueError(f"unknown synthetic kind {kind!r}; expected 'cells' or 'cells-video'")
     root = Path(out_dir)
+    params = MotionParams().slowed(motion)
     _prepare_root(root, splits, overwrite)
-    sources = {split: _make_source(kind, split, num_samples, size, num_frames, seed) for split in splits}
+    sources = {split: _make_source(kind, split, num_samples, size, num_frames, seed, params) for split in splits}
     total = sum(len(src) for src in sources.values())
     with _progress(progress and total > 8) as bar:
         task = bar.add_task(f"writing {kind} to {root}", total=total)
@@ -739,12 +751,13 @@ def _make_source(
     size: int | tuple[int, int] | None,
     num_frames: int,
     seed: int,
+    motion: MotionParams,
 ) -> SyntheticCells | SyntheticCellVideos:
     count = num_samples.get(split) if isinstance(num_samples, dict) else num_samples
     name = cast(Split, split)
     if kind == "cells":
         return SyntheticCells(name, count, 320 if size is None else size, seed)
-    return SyntheticCellVideos(name, count, num_frames, 160 if size is None else size, seed)
+    return SyntheticCellVideos(name, count, num_frames, 160 if size is None else size, seed, motion=motion)
 
 
 def _progress(enabled: bool) -> Progress:

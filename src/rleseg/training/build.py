@@ -47,7 +47,7 @@ def build_sources(cfg: Config) -> dict[str, SegmentationSource]:
 def _open_sources(cfg: Config) -> dict[str, SegmentationSource]:
     d = cfg.data
     if d.source in ("synthetic-cells", "synthetic-cells-video"):
-        from rleseg.data.synthetic import SyntheticCells, SyntheticCellVideos
+        from rleseg.data.synthetic import MotionParams, SyntheticCells, SyntheticCellVideos
 
         counts = dict(zip(SPLITS, d.synthetic_counts, strict=True))
         if d.source == "synthetic-cells":
@@ -55,6 +55,7 @@ def _open_sources(cfg: Config) -> dict[str, SegmentationSource]:
                 s: SyntheticCells(cast(Any, s), num_images=counts[s], size=d.synthetic_size, seed=cfg.train.seed)
                 for s in SPLITS
             }
+        motion = MotionParams().slowed(d.synthetic_motion)
         return {
             s: SyntheticCellVideos(
                 cast(Any, s),
@@ -62,6 +63,7 @@ def _open_sources(cfg: Config) -> dict[str, SegmentationSource]:
                 num_frames=d.synthetic_frames,
                 size=d.synthetic_size,
                 seed=cfg.train.seed,
+                motion=motion,
             )
             for s in SPLITS
         }
