@@ -183,17 +183,23 @@ def _class_of(mask: np.ndarray, instances: np.ndarray) -> dict[int, int]:
     return dict(zip(instances[sel].tolist(), mask[sel].tolist(), strict=True))
 
 
-def test_video_ids_keep_their_class_and_move_smoothly(train_clips: list) -> None:
+def _shifts(videos) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Centroid shifts in pixels of every cell present in two consecutive frames of ``videos``."""
     shifts = []
+    for video in videos:
+        for t in range(video.instances.shape[0] - 1):
+            now, nxt = _centroids(video.instances[t]), _centroids(video.instances[t + 1])
+            shifts += [float(np.hypot(*(nxt[i] - now[i]))) for i in now.keys() & nxt.keys()]
+    return np.array(shifts)
+
+
+def test_video_ids_keep_their_class_and_move_smoothly(train_clips: list) -> None:
     for clip in train_clips:
         classes: dict[int, int] = {}
         for t in range(clip.mask.shape[0]):
             for i, c in _class_of(clip.mask[t], clip.instances[t]).items():
                 assert classes.setdefault(i, c) == c, f"{clip.name}: id {i} changed class at frame {t}"
-        for t in range(clip.mask.shape[0] - 1):
-            now, nxt = _centroids(clip.instances[t]), _centroids(clip.instances[t + 1])
-            shifts += [float(np.hypot(*(nxt[i] - now[i]))) for i in now.keys() & nxt.keys()]
-    shifts_arr = np.array(shifts)
+    shifts_arr = _shifts(train_clips)
     assert len(shifts_arr) > 200
     assert shifts_arr.max() < 160 / 4, shifts_arr.max()
     assert 0.5 < np.median(shifts_arr) < 6.0, np.median(shifts_arr)
@@ -292,16 +298,6 @@ def test_write_refuses_to_overwrite(tmp_path: Path) -> None:
         write_synthetic("cells", tmp_path / "file", num_samples=1, size=32, progress=False)
 
 
-def _median_shift(videos: SyntheticCellVideos) -> float:
-    """Median centroid shift of a cell from one frame to the next, in pixels, over the videos."""
-    shifts = []
-    for video in videos:
-        for t in range(video.instances.shape[0] - 1):
-            now, nxt = _centroids(video.instances[t]), _centroids(video.instances[t + 1])
-            shifts += [float(np.hypot(*(nxt[i] - now[i]))) for i in now.keys() & nxt.keys()]
-    return float(np.median(shifts))
-
-
 def test_slowed_motion_moves_cells_less_and_is_set_from_the_config() -> None:
     from rleseg.config import load_config
     from rleseg.training.build import build_sources
@@ -313,6 +309,6 @@ def test_slowed_motion_moves_cells_less_and_is_set_from_the_config() -> None:
     slow = build_sources(cfg)["train"]
     assert isinstance(slow, SyntheticCellVideos) and slow.motion == MotionParams().slowed(0.2)
     fast = SyntheticCellVideos("train", num_videos=3, size=160)
-    assert _median_shift(slow) < 0.5 * _median_shift(fast)
+    assert np.median(_shifts(slow)) < 0.5 * np.median(_shifts(fast))
     with pytest.raises(ValueError, match=r"data.synthetic_motion, --motion\): expected > 0, got 0.0"):
         MotionParams().slowed(0.0)

@@ -412,8 +412,8 @@ class MotionParams:
 
     def slowed(self, factor: float) -> MotionParams:
         """These parameters with speed, random acceleration and growth per frame times ``factor`` (0.2: cells
-        about as slow as in the paper's IPSC videos, judged by sequence lengths: ``benchmarks/bench_video_schemes.py``).
-        ValueError unless ``factor`` > 0."""
+        about as slow as in the paper's IPSC videos, judged by sequence lengths in
+        ``benchmarks/bench_video_schemes.py``). ValueError unless ``factor`` > 0."""
         if not factor > 0:
             raise ValueError(f"motion speed factor (data.synthetic_motion, --motion): expected > 0, got {factor!r}")
         lo, hi = self.growth
