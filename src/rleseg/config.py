@@ -62,6 +62,8 @@ class DataSection:
     ``rleseg.data.formats.open_dataset`` detects, with ``train``/``val``/``test`` splits).
     ``synthetic_motion``: speed factor of the cells in ``synthetic-cells-video`` (1: the generator's default;
     0.2: about as slow as the paper's IPSC cells; :meth:`rleseg.data.synthetic.MotionParams.slowed`).
+    ``eval_views``: test-time views per prediction window (1, 2, 4 or 8 flips and quarter turns, merged per
+    pixel; :mod:`rleseg.inference.views`): each costs one more prediction of every window.
     """
 
     source: str = "synthetic-cells"
@@ -77,6 +79,7 @@ class DataSection:
     patch_size: int | None = 640
     train_stride: list[int] | None = None
     eval_stride: int | None = None
+    eval_views: int = 1
     frame_stride: int = 1
     eval_frame_stride: int | None = None
     augment: AugmentSection = field(default_factory=AugmentSection)

@@ -187,3 +187,13 @@ def test_instance_aware_checkpoint_gives_panoptic_quality_and_instance_masks(tmp
     assert inst.size == (64, 64) and np.array(inst).dtype == np.uint16
     assert report["sequence_lengths"]["generated"]["max"] <= 24
     assert "<th>PQ</th>" in (out / "report.html").read_text(encoding="utf-8") and "Panoptic quality" in output
+
+
+def test_test_time_views_are_recorded_and_bad_counts_refused(ckpt: Path, tmp_path: Path) -> None:
+    code, output = evaluate(ckpt, "synthetic-cells", "--out", tmp_path / "v4", "--views", "4")
+    assert code == 0, output
+    report = json.loads((tmp_path / "v4" / "metrics.json").read_text())
+    assert report["source"]["views"] == 4 and report["sequence_lengths"]["generated"]["windows"] == 2
+    code, output = evaluate(ckpt, "synthetic-cells", "--out", tmp_path / "v3", "--views", "3")
+    assert code == 1 and "expected 1, 2, 4 or 8, got 3" in output
+    assert not (tmp_path / "v3" / "metrics.json").exists()

@@ -85,6 +85,15 @@ def predict(
             help="Close background gaps of up to N pixels inside runs of one class (default: config's, 0: off).",
         ),
     ] = None,
+    views: Annotated[
+        int | None,
+        typer.Option(
+            "--views",
+            help="Test-time views per window: 1, 2, 4 or 8 flips and quarter turns, merged like overlapping "
+            "windows; each costs one more prediction of every window (default: the config's data.eval_views).",
+            show_default=False,
+        ),
+    ] = None,
     video: Annotated[
         bool, typer.Option("--video", help="A folder of images is one video also for an image model.")
     ] = False,
@@ -118,6 +127,7 @@ def predict(
             batch_size=batch_size,
             frame_stride=frame_stride,
             cleanup=cleanup,
+            views=views,
             video=video,
             overwrite=overwrite,
         )
@@ -191,6 +201,15 @@ def evaluate(
         int | None,
         typer.Option("--frame-stride", min=1, help="CKPT form, video models: stride T between clips (default: N)."),
     ] = None,
+    views: Annotated[
+        int | None,
+        typer.Option(
+            "--views",
+            help="CKPT form: Test-time views per window: 1, 2, 4 or 8 flips and quarter turns, merged like overlapping "
+            "windows; each costs one more prediction of every window (default: the config's data.eval_views).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Score a checkpoint on a dataset (CKPT DATA) or masks on disk (--pred --gt): metrics.json and report.html.
 
@@ -227,6 +246,7 @@ def evaluate(
                 overwrite=overwrite,
                 overlays=overlays,
                 frame_stride=frame_stride,
+                views=views,
             )
         raise typer.Exit(1 if done.problems else 0)
     for value, option in ((pred, "--pred"), (gt, "--gt"), (out, "--out")):

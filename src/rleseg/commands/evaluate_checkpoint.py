@@ -158,6 +158,7 @@ def evaluate_checkpoint(
     stride: int | None = None,
     merge: str | None = None,
     frame_stride: int | None = None,
+    views: int | None = None,
     device: str = "cpu",
     batch_size: int | None = None,
     limit: int | None = None,
@@ -170,7 +171,8 @@ def evaluate_checkpoint(
     """Predict ``data`` (``limit``: its first samples only) with ``checkpoint``, score it against the ground
     truth and write masks, ``metrics.json`` and ``report.html`` into ``out`` (``overlays``: also the overlay
     strips); print the metric tables. ``frame_stride``: clip stride T of a video checkpoint (default: the
-    config's ``data.eval_frame_stride``, else N). ``title``: the report's heading (default: checkpoint and data)."""
+    config's ``data.eval_frame_stride``, else N). ``views``: test-time views per window (1, 2, 4 or 8; default:
+    the config's ``data.eval_views``). ``title``: the report's heading (default: checkpoint and data)."""
     from rleseg.commands.evaluate_report import print_written, training_curves, write_outputs
     from rleseg.data.formats.files import DatasetError
     from rleseg.inference.predictor import Predictor
@@ -186,7 +188,7 @@ def evaluate_checkpoint(
     check_outputs(out, overwrite)
     try:
         predictor = Predictor.from_checkpoint(
-            checkpoint, device=device, batch_size=batch_size, stride=stride, merge=merge
+            checkpoint, device=device, batch_size=batch_size, stride=stride, merge=merge, views=views
         )
     except (ValueError, RuntimeError) as err:  # RuntimeError: e.g. a CUDA device that is not there
         raise CommandError(str(err)) from None
@@ -266,13 +268,19 @@ def evaluate_checkpoint(
         ("data", described),
         *model_facts,
         ("parameters", f"{predictor.segmenter.num_parameters:,}"),
-        ("windows", _geometry(cfg, stride, merge)),
+        ("windows", _geometry(cfg, stride, merge, predictor.views)),
         ("classes", ", ".join(names[1:])),
     ]
     if video:
         t = frame_stride or cfg.data.eval_frame_stride or n
         facts.insert(-1, ("clips", f"N={n} frames every T={t} frames, overlaps merged by {merge}"))
-    source_info = {"checkpoint": str(checkpoint), "data": str(data), "split": split, "limit": limit}
+    source_info = {
+        "checkpoint": str(checkpoint),
+        "data": str(data),
+        "split": split,
+        "limit": limit,
+        "views": predictor.views,
+    }
     written = write_outputs(
         out,
         evaluator,
@@ -294,13 +302,15 @@ def _cat(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
 
-def _geometry(cfg: Any, stride: int | None, merge: str) -> str:
-    """Windows as predicted: I, P, stride, merge rule."""
+def _geometry(cfg: Any, stride: int | None, merge: str, views: int = 1) -> str:
+    """Windows as predicted: I, P, stride, merge rule, test-time views."""
     d = cfg.data
     size = f"resized to {d.image_size} (longer side)" if d.image_size else "at their own size"
+    seen = f", {views} test-time views each" if views > 1 else ""
     if not d.patch_size:
-        return f"images {size}, one window per image"
-    return f"images {size}, windows P={d.patch_size}, stride {stride or d.eval_stride or d.patch_size}, merge {merge}"
+        return f"images {size}, one window per image{seen}"
+    stride_px = stride or d.eval_stride or d.patch_size
+    return f"images {size}, windows P={d.patch_size}, stride {stride_px}, merge {merge}{seen}"
 
 
 def _target_lengths(

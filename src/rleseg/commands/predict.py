@@ -48,6 +48,7 @@ def predict(
     batch_size: int | None = None,
     frame_stride: int | None = None,
     cleanup: int | None = None,
+    views: int | None = None,
     video: bool = False,
     overwrite: bool = False,
     console: Console | None = None,
@@ -55,7 +56,8 @@ def predict(
     """Predict every input image and video with ``checkpoint``; write masks, instances (``iw``) and overlays.
 
     ``frame_stride``: T, the first frames of a video model's clips are T apart (default: the config's, else
-    N); ``cleanup``: close gaps of up to this many pixels (default: the config's, 0: off); ``video``: a
+    N); ``cleanup``: close gaps of up to this many pixels (default: the config's, 0: off); ``views``: test-time
+    views per window (1, 2, 4 or 8; default: the config's ``data.eval_views``); ``video``: a
     folder of images is one video also for an image model.
     """
     if merge is not None and merge not in MERGE_RULES:
@@ -64,7 +66,13 @@ def predict(
         raise CommandError(f"--cleanup {cleanup}: expected a gap size in pixels >= 0 (0: off)")
     try:
         predictor = Predictor.from_checkpoint(
-            checkpoint, device=device, batch_size=batch_size, stride=stride, merge=merge, cleanup=cleanup
+            checkpoint,
+            device=device,
+            batch_size=batch_size,
+            stride=stride,
+            merge=merge,
+            cleanup=cleanup,
+            views=views,
         )
     except (ValueError, RuntimeError) as err:  # RuntimeError: e.g. a CUDA device that is not there
         raise CommandError(str(err)) from None

@@ -26,6 +26,7 @@ import torch
 from rleseg.data.patches import temporal_windows
 from rleseg.inference.stitch import MERGE_RULES
 from rleseg.inference.track_linker import TrackLinker
+from rleseg.inference.views import check_views, predict_views
 from rleseg.inference.window_job import JobSettings, Prediction, WindowJob
 from rleseg.segmenters.base import Segmenter
 from rleseg.segmenters.spec import WindowPrediction
@@ -55,12 +56,14 @@ class Predictor:
     """Runs a trained :class:`~rleseg.segmenters.base.Segmenter` over whole images and videos.
 
     ``device``: ``auto`` (the GPU when present), ``cpu``, ``cuda`` ...; ``batch_size``: windows per
-    forward pass, across images (default: :func:`default_batch_size`); ``stride``: spatial window stride
-    (default: the config's ``data.eval_stride``, else P); ``merge``: how overlapping windows merge (``vote``,
-    ``fg-vote``, ``latest``, ``max``, ``min``, ``average``; default: the family's, ``average`` of probabilities
-    for per-pixel models, ``fg-vote`` for token models); ``cleanup``: close background gaps of up to this many
-    pixels in the full-size masks (default: the config's
-    ``generation.cleanup``; 0: off).
+    forward pass, across images, each view counting as one (default: :func:`default_batch_size`); ``stride``:
+    spatial window stride (default: the config's ``data.eval_stride``, else P); ``merge``: how overlapping
+    windows merge (``vote``, ``fg-vote``, ``latest``, ``max``, ``min``, ``average``; default: the family's,
+    ``average`` of probabilities for per-pixel models, ``fg-vote`` for token models); ``cleanup``: close
+    background gaps of up to this many pixels in the full-size masks (default: the config's
+    ``generation.cleanup``; 0: off); ``views``: test-time views per window (1, 2, 4 or 8 flips and quarter
+    turns merged by ``merge``; default: the config's ``data.eval_views``; :mod:`rleseg.inference.views`), not
+    for instance-aware or streaming models.
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class Predictor:
         stride: int | None = None,
         merge: str | None = None,
         cleanup: int | None = None,
+        views: int | None = None,
     ) -> None:
         self.device = resolve_device(device)
         self.segmenter = segmenter.to(self.device).eval()
@@ -88,6 +92,15 @@ class Predictor:
         if isinstance(self.cleanup, bool) or int(self.cleanup) != self.cleanup or self.cleanup < 0:
             raise ValueError(f"cleanup must be a gap size in pixels >= 0 (0: off), got {self.cleanup!r}")
         self.num_classes = self.spec.num_classes
+        self.views = self.cfg.data.eval_views if views is None else views
+        check_views(self.views, self.merge)
+        if self.views > 1 and (self.spec.instance_aware or self.spec.streaming):
+            kind = "instance-aware" if self.spec.instance_aware else "streaming"
+            raise ValueError(
+                f"test-time views (data.eval_views={self.views}) merge class labels, but this {kind} model's "
+                "instance ids cannot be merged across views: use 1 view"
+            )
+        self.window_batch = max(1, self.batch_size // self.views)  # windows per forward pass, each in all views
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **kwargs: object) -> Predictor:
@@ -118,9 +131,15 @@ class Predictor:
 
     @torch.no_grad()
     def predict_windows(self, images: torch.Tensor, previous: WindowPrediction | None = None) -> WindowPrediction:
-        """Windows ``(B, 3, P, P)`` (clips ``(B, N, 3, P, P)``) uint8 -> the segmenter's prediction, on the CPU."""
+        """Windows ``(B, 3, P, P)`` (clips ``(B, N, 3, P, P)``) uint8 -> the segmenter's prediction, on the CPU
+        (with test-time views: merged over them)."""
         if previous is not None:
             previous = _to(previous, self.device)
+        if self.views > 1:
+            out = predict_views(
+                self.segmenter.predict_windows, images.to(self.device), self.views, self.merge, self.num_classes
+            )
+            return _to(out, torch.device("cpu"))
         return _to(self.segmenter.predict_windows(images.to(self.device), previous), torch.device("cpu"))
 
     def predict_image(self, image: np.ndarray) -> Prediction:
@@ -205,7 +224,7 @@ class Predictor:
             open_jobs.append(job)
             for i in range(len(job)):
                 batch.append((job, i))
-                if len(batch) == self.batch_size:
+                if len(batch) == self.window_batch:
                     self._predict_batch(batch, previous[k] if previous is not None else None, kept)
                     batch, k = [], k + 1
                     while open_jobs and open_jobs[0].complete:
