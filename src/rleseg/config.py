@@ -146,7 +146,11 @@ class GenerationSection:
 
     ``cleanup``: after prediction, close background gaps of up to this many pixels inside runs of one class
     (``rleseg.inference.cleanup.close_gaps``; 0: off). Used by the Predictor (``rleseg predict``), not by
-    validation during training.
+    validation during training. ``class_vote``: how ``fg-vote`` picks the class of a foreground pixel from the
+    votes of overlapping windows and test-time views: ``sqrt-inverse`` weighs each class's votes by
+    1 / sqrt of its pixel frequency in the training windows (counted during training and kept in the
+    checkpoint), so that a rare class found in fewer views is not outvoted by a common one; ``plain`` counts
+    every vote alike.
     """
 
     greedy: bool = True
@@ -154,6 +158,7 @@ class GenerationSection:
     top_p: float | None = None
     constrained: bool = True
     cleanup: int = 0
+    class_vote: str = "sqrt-inverse"
 
 
 @dataclass

@@ -56,6 +56,17 @@ def test_fg_vote_keeps_objects_half_the_windows_found_with_their_most_voted_clas
     assert (merge_windows([(bg, 0, 0), (bg, 0, 0), (c1, 0, 0)], (1, 5), 2, "fg-vote") == 0).all()
 
 
+def test_fg_vote_weighs_each_class_s_votes_by_its_weight() -> None:
+    wins = [(np.array([[1, 1, 0, 2]]), 0, 0), (np.array([[1, 1, 2, 2]]), 0, 0), (np.array([[2, 0, 2, 1]]), 0, 0)]
+    # columns: 1, 1, 2 | 1, 1, 0 | 0, 2, 2 | 2, 2, 1
+    assert merge_windows(wins, (1, 4), 2, "fg-vote").tolist() == [[1, 1, 2, 2]]
+    weighted = merge_windows(wins, (1, 4), 2, "fg-vote", np.array([1.0, 1.0, 2.5]))
+    assert weighted.tolist() == [[2, 1, 2, 2]], "2.5 x 1 vote beats 2 votes; no weight makes a second class"
+    assert merge_windows(wins, (1, 4), 2, "fg-vote", np.array([1.0, 3.0, 1.0])).tolist() == [[1, 1, 2, 1]]
+    with pytest.raises(ValueError, match=r"class weights must be \(3,\), one per label, got \(2,\)"):
+        merge_windows(wins, (1, 4), 2, "fg-vote", np.array([1.0, 1.0]))
+
+
 def test_uncovered_pixels_are_background_and_bad_input_is_refused() -> None:
     merger = WindowMerger((6, 6), 2, "max")
     merger.add(np.full((3, 3), 2), 0, 0)

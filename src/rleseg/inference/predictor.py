@@ -26,7 +26,7 @@ import torch
 from rleseg.data.patches import temporal_windows
 from rleseg.inference.stitch import MERGE_RULES
 from rleseg.inference.track_linker import TrackLinker
-from rleseg.inference.views import check_views, predict_views
+from rleseg.inference.views import VIEW_RULES, check_views, predict_views
 from rleseg.inference.window_job import JobSettings, Prediction, WindowJob
 from rleseg.segmenters.base import Segmenter
 from rleseg.segmenters.spec import WindowPrediction
@@ -62,8 +62,8 @@ class Predictor:
     ``average`` of probabilities for per-pixel models, ``fg-vote`` for token models); ``cleanup``: close
     background gaps of up to this many pixels in the full-size masks (default: the config's
     ``generation.cleanup``; 0: off); ``views``: test-time views per window (1, 2, 4 or 8 flips and quarter
-    turns merged by ``merge``; default: the config's ``data.eval_views``; :mod:`rleseg.inference.views`), not
-    for instance-aware or streaming models.
+    turns merged by ``merge``; default: the config's ``data.eval_views``, or 1 when ``merge`` cannot combine
+    views; :mod:`rleseg.inference.views`), not for instance-aware or streaming models.
     """
 
     def __init__(
@@ -92,7 +92,9 @@ class Predictor:
         if isinstance(self.cleanup, bool) or int(self.cleanup) != self.cleanup or self.cleanup < 0:
             raise ValueError(f"cleanup must be a gap size in pixels >= 0 (0: off), got {self.cleanup!r}")
         self.num_classes = self.spec.num_classes
-        self.views = self.cfg.data.eval_views if views is None else views
+        if views is None:  # the config's, where the merge rule can combine views (an explicit rule wins)
+            views = self.cfg.data.eval_views if self.merge in VIEW_RULES else 1
+        self.views = views
         check_views(self.views, self.merge)
         if self.views > 1 and (self.spec.instance_aware or self.spec.streaming):
             kind = "instance-aware" if self.spec.instance_aware else "streaming"
@@ -101,6 +103,8 @@ class Predictor:
                 "instance ids cannot be merged across views: use 1 view"
             )
         self.window_batch = max(1, self.batch_size // self.views)  # windows per forward pass, each in all views
+        weights = segmenter.vote_weights()  # of fg-vote's class choice (None: equal votes)
+        self.class_weights = None if weights is None else tuple(float(w) for w in weights)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **kwargs: object) -> Predictor:
@@ -137,7 +141,12 @@ class Predictor:
             previous = _to(previous, self.device)
         if self.views > 1:
             out = predict_views(
-                self.segmenter.predict_windows, images.to(self.device), self.views, self.merge, self.num_classes
+                self.segmenter.predict_windows,
+                images.to(self.device),
+                self.views,
+                self.merge,
+                self.num_classes,
+                None if self.class_weights is None else np.array(self.class_weights),
             )
             return _to(out, torch.device("cpu"))
         return _to(self.segmenter.predict_windows(images.to(self.device), previous), torch.device("cpu"))
@@ -204,6 +213,7 @@ class Predictor:
             merge=self.merge,
             instances=self.instance_aware,
             cleanup=int(self.cleanup),
+            class_weights=self.class_weights,
         )
         return WindowJob(pixels, clip_starts, settings)
 

@@ -4,9 +4,10 @@ Every window's prediction (already upsampled from S back to the window size P) i
 where windows overlap, a pixel's label is the most frequent one (``vote``, the paper's best; ties go to the
 lower label, so to background), foreground when at least half of the windows say so, with the foreground
 class most of those gave (``fg-vote``: a small object that two of four windows found is kept, where ``vote``
-drops it), the one of the last window (``latest``), the largest / smallest label (``max`` / ``min``), or the
-class of highest mean probability (``average``: per-pixel models give class probabilities; a window given
-without them counts as probability 1 for its label, so ``average`` of labels alone equals ``vote``).
+drops it; the class votes may be weighted, see :func:`foreground_vote`), the one of the last window
+(``latest``), the largest / smallest label (``max`` / ``min``), or the class of highest mean probability
+(``average``: per-pixel models give class probabilities; a window given without them counts as probability
+1 for its label, so ``average`` of labels alone equals ``vote``).
 """
 
 from __future__ import annotations
@@ -24,13 +25,17 @@ class WindowMerger:
     """Accumulates ``(P, P)`` (or ``(N, P, P)``) window labels at ``(y, x)`` (and frame ``t``) into a canvas.
 
     ``shape``: ``(H, W)`` or ``(T, H, W)`` of the full prediction; ``num_classes``: largest label (for votes).
-    Windows may stick out past the canvas (padded windows); what lies outside is ignored.
+    Windows may stick out past the canvas (padded windows); what lies outside is ignored. ``class_weights``
+    ``(C + 1,)``: weights of each class's votes when ``fg-vote`` picks a foreground pixel's class (None: 1).
     """
 
-    def __init__(self, shape: tuple[int, ...], num_classes: int, rule: str = "vote") -> None:
+    def __init__(
+        self, shape: tuple[int, ...], num_classes: int, rule: str = "vote", class_weights: np.ndarray | None = None
+    ) -> None:
         if rule not in MERGE_RULES:
             raise ValueError(f"merge rule must be one of {', '.join(MERGE_RULES)}, got {rule!r}")
         self.shape, self.rule, self.num_classes = tuple(shape), rule, int(num_classes)
+        self.class_weights = class_weights
         if rule in COUNTING_RULES:
             self.votes = np.zeros((self.num_classes + 1, *self.shape), dtype=np.int32)
         if rule == "average":
@@ -89,7 +94,7 @@ class WindowMerger:
     def result(self) -> np.ndarray:
         """The merged labels, ``shape``; pixels no window covered are 0 (background)."""
         if self.rule == "fg-vote":
-            return foreground_vote(self.votes)
+            return foreground_vote(self.votes, self.class_weights)
         if self.rule in ("vote", "average"):
             merged = (self.votes if self.rule == "vote" else self.sums).argmax(axis=0)
             merged[self.canvas < 0] = 0  # in place: no second full-size array
@@ -97,12 +102,19 @@ class WindowMerger:
         return np.where(self.canvas < 0, 0, self.canvas).astype(np.int64, copy=False)
 
 
-def foreground_vote(votes: np.ndarray) -> np.ndarray:
+def foreground_vote(votes: np.ndarray, class_weights: np.ndarray | None = None) -> np.ndarray:
     """Labels from per-pixel vote counts ``(C + 1, *shape)`` (background first): a pixel is foreground when at
-    least half of its votes are (ties included), and then takes the foreground class with the most votes (ties
-    to the lower class); pixels without votes are background. Returns int64 ``shape``."""
+    least half of its votes are (ties included), and then takes the foreground class with the most votes, each
+    class's votes times its weight in ``class_weights`` ``(C + 1,)`` when given (ties to the lower class);
+    pixels without votes are background. Returns int64 ``shape``."""
     fg = votes[1:].sum(axis=0, dtype=np.int64)
-    merged = votes[1:].argmax(axis=0).astype(np.int64) + 1
+    scores = votes[1:]
+    if class_weights is not None:
+        weights = np.asarray(class_weights, dtype=np.float64)
+        if weights.shape != (votes.shape[0],):
+            raise ValueError(f"class weights must be ({votes.shape[0]},), one per label, got {weights.shape}")
+        scores = scores * weights[1:].reshape(-1, *([1] * (votes.ndim - 1)))
+    merged = scores.argmax(axis=0).astype(np.int64) + 1
     merged[(fg == 0) | (fg < votes[0])] = 0
     return merged
 
@@ -112,10 +124,15 @@ def _offsets(region: tuple[slice, ...]) -> np.ndarray:
 
 
 def merge_windows(
-    windows: Iterable[tuple[np.ndarray, int, int]], shape: tuple[int, int], num_classes: int, rule: str = "vote"
+    windows: Iterable[tuple[np.ndarray, int, int]],
+    shape: tuple[int, int],
+    num_classes: int,
+    rule: str = "vote",
+    class_weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Merge ``(labels (P, P), y, x)`` windows into an ``(H, W)`` mask with ``rule``."""
-    merger = WindowMerger(shape, num_classes, rule)
+    """Merge ``(labels (P, P), y, x)`` windows into an ``(H, W)`` mask with ``rule`` (``class_weights``: of
+    ``fg-vote``'s class choice)."""
+    merger = WindowMerger(shape, num_classes, rule, class_weights)
     for labels, y, x in windows:
         merger.add(labels, y, x)
     return merger.result()

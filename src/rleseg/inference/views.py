@@ -65,11 +65,13 @@ def predict_views(
     count: int,
     rule: str,
     num_classes: int,
+    class_weights: np.ndarray | None = None,
 ) -> WindowPrediction:
     """Predict windows ``(B, [N,] 3, P, P)`` in ``count`` views at once (one batch of ``count * B``) and merge.
 
     Returns labels ``(B, [N,] h, w)`` merged per pixel by ``rule`` (``average`` uses the mean of
-    ``extras["probs"]`` ``(B, C + 1, [N,] h, w)`` when the model gives them, else votes); every other extra
+    ``extras["probs"]`` ``(B, C + 1, [N,] h, w)`` when the model gives them, else votes; ``class_weights``
+    ``(C + 1,)``: of ``fg-vote``'s class choice, :func:`~rleseg.inference.stitch.foreground_vote`); every other extra
     (such as token lengths) is the first view's, the window as it is."""
     check_views(count, rule, tuple(images.shape[-2:]))
     ks = view_indices(count)
@@ -86,5 +88,5 @@ def predict_views(
         return WindowPrediction(mean.argmax(1), None, extras)
     extras.pop("probs", None)
     votes = np.stack([(masks == c).sum(0).numpy() for c in range(num_classes + 1)])  # (C + 1, B, ...)
-    merged = foreground_vote(votes) if rule == "fg-vote" else votes.argmax(0)
+    merged = foreground_vote(votes, class_weights) if rule == "fg-vote" else votes.argmax(0)
     return WindowPrediction(torch.from_numpy(merged).long(), None, extras)

@@ -37,7 +37,8 @@ class JobSettings:
     """What every job of one predictor shares: resize side ``image_size`` (None: keep), window ``patch`` P
     (None: the resized image's longer side), ``stride``, clip length ``num_frames`` (clip models), label range
     ``num_classes``, ``merge`` rule, whether windows carry ``instances`` (matched across overlapping windows and
-    renumbered: :class:`~rleseg.inference.instance_canvas.InstanceCanvas`) and the gap size ``cleanup`` (0: off)."""
+    renumbered: :class:`~rleseg.inference.instance_canvas.InstanceCanvas`), the gap size ``cleanup`` (0: off) and
+    the weights of each class's votes in ``fg-vote`` (``class_weights`` ``(C + 1,)``, None: all 1)."""
 
     image_size: int | None
     patch: int | None
@@ -47,6 +48,7 @@ class JobSettings:
     merge: str
     instances: bool
     cleanup: int
+    class_weights: tuple[float, ...] | None = None
 
 
 class WindowJob:
@@ -65,7 +67,8 @@ class WindowJob:
         stride = settings.stride or self.p
         self.frames = settings.num_frames if video else None
         self.windows = [(t, y, x) for t in (clip_starts or [0]) for y, x in spatial_windows(h, w, self.p, stride)]
-        self.merger = WindowMerger(shape, settings.num_classes, settings.merge)
+        weights = None if settings.class_weights is None else np.array(settings.class_weights)
+        self.merger = WindowMerger(shape, settings.num_classes, settings.merge, weights)
         self.canvas = InstanceCanvas(shape) if settings.instances else None
         self.lengths: list[np.ndarray] = []
         self.added = 0  # windows whose prediction was added

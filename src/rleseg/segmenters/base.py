@@ -10,7 +10,8 @@ learning-rate schedule, and the family name stored in every checkpoint (``load_s
 Optional hooks: :meth:`Segmenter.collate` (a token family adds its targets to the batch there),
 :meth:`Segmenter.parameter_groups` (e.g. a lower backbone learning rate), :meth:`Segmenter.describe` (facts
 for reports), :meth:`Segmenter.takes_clips` (whether the config makes a clip model), :meth:`Segmenter.train_frames`
-(frames per training window) and, for streaming video families (``spec.streaming``), the ``previous`` argument of
+(frames per training window), :meth:`Segmenter.vote_weights` (weights of the class votes when overlapping
+windows are merged by ``fg-vote``) and, for streaming video families (``spec.streaming``), the ``previous`` argument of
 :meth:`Segmenter.predict_windows`.
 """
 
@@ -82,6 +83,11 @@ class Segmenter(L.LightningModule, abc.ABC):
     def takes_clips(cls, cfg: Config) -> bool:
         """Whether ``cfg`` makes a model of clips of N frames (default: single images)."""
         return False
+
+    def vote_weights(self) -> np.ndarray | None:
+        """Weights ``(C + 1,)`` of each class's votes when ``fg-vote`` picks a foreground pixel's class from
+        overlapping windows and test-time views (default None: every vote counts 1)."""
+        return None
 
     def train_frames(self) -> int | None:
         """Frames of each training and validation window (default ``spec.num_frames``); a streaming family

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -22,7 +23,7 @@ from rleseg.inference.generate import SamplingConfig, generate, generate_runs, s
 from rleseg.models import build_model
 from rleseg.models.multihead import MultiHeadPix2Seq, tokens_to_runs
 from rleseg.segmenters.base import Segmenter
-from rleseg.segmenters.losses import ce_dice_loss
+from rleseg.segmenters.losses import ce_dice_loss, pixel_counts, sqrt_inverse_weights
 from rleseg.segmenters.spec import OutputSpec, WindowPrediction
 from rleseg.segmenters.token_batch import collate_tokens
 from rleseg.tokenizers import Tokenizer, Vocab, create_tokenizer, tokenizer_class
@@ -71,6 +72,15 @@ def build_tokenizer(cfg: Config, num_classes: int) -> Tokenizer:
     return create_tokenizer(t.name, **kwargs)
 
 
+CLASS_VOTES = ("sqrt-inverse", "plain")  # generation.class_vote
+
+
+def check_class_vote(value: str) -> None:
+    """ValueError unless ``value`` is a known ``generation.class_vote``."""
+    if value not in CLASS_VOTES:
+        raise ValueError(f"generation.class_vote: expected one of {', '.join(CLASS_VOTES)}, got {value!r}")
+
+
 class Pix2SeqSegmenter(Segmenter):
     """A :class:`~rleseg.models.Pix2SeqModel` (or its multi-headed variant) for one tokenizer."""
 
@@ -93,6 +103,29 @@ class Pix2SeqSegmenter(Segmenter):
             )
         self.model = build_model(self.tok, self.cfg.model.pix2seq)
         self._grammar: Grammar | None = None
+        check_class_vote(self.cfg.generation.class_vote)
+        # training pixels of each class (at S) seen so far: the weights of fg-vote's class votes; in checkpoints
+        self.register_buffer("class_pixels", torch.zeros(len(self.class_names), dtype=torch.int64))
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict[str, Any]) -> Pix2SeqSegmenter:
+        """Rebuild from a loaded checkpoint; one written before ``class_pixels`` existed votes without weights."""
+        model = cls(**checkpoint["hyper_parameters"])
+        state = dict(checkpoint["state_dict"])
+        state.setdefault("class_pixels", model.class_pixels)
+        model.load_state_dict(state)
+        return model
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Resuming training from a checkpoint written before ``class_pixels`` existed: counting starts at 0."""
+        checkpoint["state_dict"].setdefault("class_pixels", torch.zeros_like(self.class_pixels))
+
+    def vote_weights(self) -> np.ndarray | None:
+        """``1 / sqrt`` of each class's pixel frequency in the training windows (mean 1 over the classes seen),
+        with ``generation.class_vote: sqrt-inverse``; None (equal votes) with ``plain`` or before training."""
+        if self.cfg.generation.class_vote == "plain" or not bool(self.class_pixels.any()):
+            return None
+        return sqrt_inverse_weights(self.class_pixels.cpu()).numpy()
 
     @classmethod
     def create(cls, cfg: Config, class_names: list[str]) -> Pix2SeqSegmenter:
@@ -176,6 +209,9 @@ class Pix2SeqSegmenter(Segmenter):
                 logits, dense = self.model.forward_dense(batch["image"], batch["inputs"])
             else:
                 logits = self.model(batch["image"], batch["inputs"])
+        if self.training and "mask" in batch:
+            with torch.no_grad():
+                self.class_pixels += pixel_counts(batch["mask"].long(), len(self.class_names)).to(self.class_pixels)
         loss = weighted_token_loss(logits, targets, weights)
         real = weights > 0
         acc = ((logits.argmax(-1) == targets) & real).sum() / real.sum().clamp(min=1)
