@@ -20,7 +20,11 @@ from rleseg.config import load_config
 from rleseg.segmenters.mask2former import Mask2FormerSegmenter
 
 NAME = "m2f_encoder"
-CPU = [("cpu-mask2former", "cpu-mask2former.yaml", []), ("cpu-proscale", "cpu-proscale.yaml", [])]
+CPU = [
+    ("cpu-mask2former", "cpu-mask2former.yaml", []),
+    ("cpu-proscale", "cpu-proscale.yaml", []),
+    ("cpu-proscale, lpe: true", "cpu-proscale.yaml", ["model.mask2former.lpe=true"]),
+]
 PAPER = [
     ("m2f-r50 (6 layers)", "paper-mask2former-r50.yaml", []),
     ("pro-scale (1,1,1)", "paper-proscale-r50.yaml", ["model.mask2former.stages=[1,1,1]"]),
@@ -69,8 +73,9 @@ def _measure(models: list[tuple[str, str, list[str]]], size: tuple[int, int], qu
 
 
 def _table(title: str, records: list[dict[str, Any]]) -> Table:
-    table = Table(title, ["model", "pixel decoder GFLOPs", "share of first", "total GFLOPs", "pixel decoder ms"])
-    base = records[0]["gflops_pixel_decoder"]
+    columns = ["model", "pixel decoder GFLOPs", "share of first", "total GFLOPs", "pixel decoder ms", "time of first"]
+    table = Table(title, columns)
+    base, base_ms = records[0]["gflops_pixel_decoder"], records[0]["pixel_decoder_ms"]
     for r in records:
         table.add(
             r["model"],
@@ -78,6 +83,7 @@ def _table(title: str, records: list[dict[str, Any]]) -> Table:
             r["gflops_pixel_decoder"] / base,
             r["gflops_total"],
             r["pixel_decoder_ms"],
+            r["pixel_decoder_ms"] / base_ms,
         )
     return table
 
