@@ -205,7 +205,7 @@ def evaluate(
         int | None,
         typer.Option(
             "--views",
-            help="CKPT form: Test-time views per window: 1, 2, 4 or 8 flips and quarter turns, merged like overlapping "
+            help="CKPT form: test-time views per window: 1, 2, 4 or 8 flips and quarter turns, merged like overlapping "
             "windows; each costs one more prediction of every window (default: the config's data.eval_views).",
             show_default=False,
         ),

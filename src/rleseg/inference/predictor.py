@@ -103,8 +103,7 @@ class Predictor:
                 "instance ids cannot be merged across views: use 1 view"
             )
         self.window_batch = max(1, self.batch_size // self.views)  # windows per forward pass, each in all views
-        weights = segmenter.vote_weights()  # of fg-vote's class choice (None: equal votes)
-        self.class_weights = None if weights is None else tuple(float(w) for w in weights)
+        self.class_weights = segmenter.vote_weights()  # (C + 1,) of fg-vote's class choice (None: equal votes)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **kwargs: object) -> Predictor:
@@ -146,7 +145,7 @@ class Predictor:
                 self.views,
                 self.merge,
                 self.num_classes,
-                None if self.class_weights is None else np.array(self.class_weights),
+                self.class_weights,
             )
             return _to(out, torch.device("cpu"))
         return _to(self.segmenter.predict_windows(images.to(self.device), previous), torch.device("cpu"))

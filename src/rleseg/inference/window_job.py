@@ -48,7 +48,7 @@ class JobSettings:
     merge: str
     instances: bool
     cleanup: int
-    class_weights: tuple[float, ...] | None = None
+    class_weights: np.ndarray | None = None
 
 
 class WindowJob:
@@ -67,8 +67,7 @@ class WindowJob:
         stride = settings.stride or self.p
         self.frames = settings.num_frames if video else None
         self.windows = [(t, y, x) for t in (clip_starts or [0]) for y, x in spatial_windows(h, w, self.p, stride)]
-        weights = None if settings.class_weights is None else np.array(settings.class_weights)
-        self.merger = WindowMerger(shape, settings.num_classes, settings.merge, weights)
+        self.merger = WindowMerger(shape, settings.num_classes, settings.merge, settings.class_weights)
         self.canvas = InstanceCanvas(shape) if settings.instances else None
         self.lengths: list[np.ndarray] = []
         self.added = 0  # windows whose prediction was added

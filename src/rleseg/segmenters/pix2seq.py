@@ -111,13 +111,14 @@ class Pix2SeqSegmenter(Segmenter):
     def from_checkpoint(cls, checkpoint: dict[str, Any]) -> Pix2SeqSegmenter:
         """Rebuild from a loaded checkpoint; one written before ``class_pixels`` existed votes without weights."""
         model = cls(**checkpoint["hyper_parameters"])
-        state = dict(checkpoint["state_dict"])
-        state.setdefault("class_pixels", model.class_pixels)
-        model.load_state_dict(state)
+        state = {"state_dict": dict(checkpoint["state_dict"])}  # the caller's dict stays as it was
+        model.on_load_checkpoint(state)
+        model.load_state_dict(state["state_dict"])
         return model
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Resuming training from a checkpoint written before ``class_pixels`` existed: counting starts at 0."""
+        """A checkpoint written before ``class_pixels`` existed gets zero counts (equal votes; when training
+        resumes, counting starts there)."""
         checkpoint["state_dict"].setdefault("class_pixels", torch.zeros_like(self.class_pixels))
 
     def vote_weights(self) -> np.ndarray | None:
