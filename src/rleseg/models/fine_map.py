@@ -32,3 +32,25 @@ class FineMap(nn.Module):
             x = F.interpolate(x, size=self.grid, mode="bilinear", align_corners=False)
         x = x + F.interpolate(context, size=self.grid, mode="bilinear", align_corners=False)
         return self.norm(x)
+
+
+class FrameMix(nn.Module):
+    """A clip's fine features ``(B, N, D, S_h, S_w)`` -> one grid ``(B, D, S_h, S_w)``: each cell's N feature
+    vectors concatenated and projected back to D. Initialised to the mean over frames, so training starts
+    from averaged features and learns which frame shows what."""
+
+    def __init__(self, frames: int, dim: int) -> None:
+        super().__init__()
+        self.frames = int(frames)
+        self.proj = nn.Linear(self.frames * dim, dim)
+        with torch.no_grad():
+            self.proj.weight.copy_(torch.eye(dim).repeat(1, self.frames) / self.frames)
+            self.proj.bias.zero_()
+
+    def forward(self, grids: torch.Tensor) -> torch.Tensor:
+        """``(B, N, D, S_h, S_w)`` -> ``(B, D, S_h, S_w)``; N must be the frames it was built for."""
+        b, n, d, h, w = grids.shape
+        if n != self.frames:
+            raise ValueError(f"clip of {n} frames, but the model mixes {self.frames} frames per fine grid")
+        x = grids.permute(0, 3, 4, 1, 2).reshape(b, h, w, n * d)
+        return self.proj(x).permute(0, 3, 1, 2)

@@ -22,12 +22,14 @@ import torch
 from torch import nn
 
 from rleseg.models.backbone import Backbone
-from rleseg.models.fine_map import FineMap
+from rleseg.models.fine_map import FineMap, FrameMix
 from rleseg.models.pointer import StartPointer
 from rleseg.models.position import grid_encoding, sine_1d
 from rleseg.models.token_init import structured_embeddings
 from rleseg.models.transformer import DecoderLayer, EncoderLayer
 from rleseg.tokenizers.base import Tokenizer
+
+FRAME_FUSIONS = ("concat", "mean", "separate")
 
 
 @dataclass
@@ -43,6 +45,12 @@ class ModelConfig:
     pixel, and that feature added to start inputs), ``fine_memory`` (the decoder also cross-attends to the
     fine features) and ``dense_loss_weight`` (weight of a per-pixel cross-entropy + Dice loss on them, added
     to the token loss in training; 0 = off).
+    ``frame_fusion``: how a clip's frames share the S x S grid of fine features (video models with
+    ``fine_level``): ``"concat"`` (each cell's features of all N frames, concatenated and projected back to
+    ``dim``; starts as their mean and learns which frame shows what), ``"mean"`` (averaged, as before
+    2026-12-01: a cell's features no longer say in which frame a cell was there) or ``"separate"`` (every
+    frame keeps its grid: N * S_h * S_w fine features, and the start pointer names a cell of the frame a
+    start names; for 3d-c and 3d-f, whose starts name a frame).
     """
 
     backbone: str = "resnet50"
@@ -63,8 +71,11 @@ class ModelConfig:
     pointer_starts: bool = False
     fine_memory: bool = False
     dense_loss_weight: float = 0.0
+    frame_fusion: str = "concat"
 
     def __post_init__(self) -> None:
+        if self.frame_fusion not in FRAME_FUSIONS:
+            raise ValueError(f"frame_fusion must be one of {FRAME_FUSIONS}, got {self.frame_fusion!r}")
         users = [k for k in ("pointer_starts", "fine_memory", "dense_loss_weight") if getattr(self, k)]
         if self.fine_level is None and users:
             raise ValueError(f"model options {users} need fine features: set fine_level (e.g. 1 for stride 4)")
@@ -115,14 +126,20 @@ class Pix2SeqModel(nn.Module):
         self.head = nn.Linear(cfg.dim, tok.vocab_size)
         self._init_tokens(tok)
         grid = (int(tok.height), int(tok.width))
-        self.fine_cells = grid[0] * grid[1] if cfg.fine_level is not None else 0
+        frames = int(tok.mask_shape[0]) if self.is_video and not cfg.static_input else 1
+        self.per_frame_grids = cfg.fine_level is not None and frames > 1 and cfg.frame_fusion == "separate"
+        grids = frames if self.per_frame_grids else 1
+        self.fine_cells = grid[0] * grid[1] * grids if cfg.fine_level is not None else 0
         self.fine_map: FineMap | None = None
         if self.backbone.fine_channels is not None:
             self.fine_map = FineMap(self.backbone.fine_channels, cfg.dim, grid)
         self.dense_head: nn.Conv2d | None = None
         if cfg.dense_loss_weight > 0:
             self.dense_head = nn.Conv2d(cfg.dim, tok.num_classes + 1, 1)
-        self.pointer = StartPointer(tok, cfg.dim, grid) if cfg.pointer_starts else None
+        self.pointer = StartPointer(tok, cfg.dim, grid, self.per_frame_grids) if cfg.pointer_starts else None
+        self.frame_mix: FrameMix | None = None
+        if self.fine_map is not None and frames > 1 and cfg.frame_fusion == "concat":
+            self.frame_mix = FrameMix(frames, cfg.dim)
 
     def _init_tokens(self, tok: Tokenizer) -> None:
         gen = torch.Generator().manual_seed(0)
@@ -173,9 +190,14 @@ class Pix2SeqModel(nn.Module):
         grid_feats = self.fine_map(fine, context)  # (B*N, D, S_h, S_w)
         dense = None if self.dense_head is None else self.dense_head(grid_feats)  # (B*N, C+1, S_h, S_w)
         if n:
-            grid_feats = grid_feats.view(b, n, *grid_feats.shape[1:]).mean(1)  # frames share the start grid
+            grid_feats = grid_feats.view(b, n, *grid_feats.shape[1:])  # (B, N, D, S_h, S_w)
             dense = None if dense is None else dense.view(b, n, *dense.shape[1:])
-        fine_tokens = grid_feats.flatten(2).transpose(1, 2).to(memory.dtype)  # (B, G, D)
+        if n and self.per_frame_grids:  # every frame keeps its grid: (B, N * G, D), frame after frame
+            fine_tokens = grid_feats.flatten(3).transpose(2, 3).flatten(1, 2).to(memory.dtype)
+        else:
+            if n:  # frames share the start grid
+                grid_feats = grid_feats.mean(1) if self.frame_mix is None else self.frame_mix(grid_feats)
+            fine_tokens = grid_feats.flatten(2).transpose(1, 2).to(memory.dtype)  # (B, G, D)
         extra = [fine_tokens] if self.pointer is None else [fine_tokens, self.pointer.keys(fine_tokens)]
         return torch.cat([memory, *extra], dim=1), dense
 

@@ -15,14 +15,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from rleseg.models.token_init import start_coordinates
+from rleseg.models.token_init import start_coordinates, start_frames
 from rleseg.tokenizers.base import Tokenizer
 
 
-def start_cells(tok: Tokenizer, grid: tuple[int, int]) -> torch.Tensor:
+def start_cells(tok: Tokenizer, grid: tuple[int, int], per_frame: bool = False) -> torch.Tensor:
     """Row-major cell index on ``grid`` (``(S_h, S_w)``) of the pixel each start token names: ``(n_starts,)``.
 
-    Raises ValueError for schemes without 1-D start tokens (2-D starts name rows and columns separately).
+    ``per_frame``: cells of N stacked grids, one per frame (index ``frame * S_h * S_w + cell``), for video
+    schemes whose starts name a frame (3d-c, 3d-f). Raises ValueError for schemes without 1-D start tokens
+    (2-D starts name rows and columns separately) and, with ``per_frame``, for starts that name no frame.
     """
     yx = start_coordinates(tok)
     if yx is None:
@@ -33,20 +35,31 @@ def start_cells(tok: Tokenizer, grid: tuple[int, int]) -> torch.Tensor:
     gh, gw = grid
     rows = np.minimum((yx[0] * gh).astype(np.int64), gh - 1)
     cols = np.minimum((yx[1] * gw).astype(np.int64), gw - 1)
-    return torch.from_numpy(rows * gw + cols)
+    cells = rows * gw + cols
+    if per_frame:
+        frames = start_frames(tok)
+        if frames is None:
+            raise ValueError(
+                f"per-frame start cells need a video scheme whose starts name a frame (3d-c, 3d-f); tokenizer "
+                f"{tok.name!r} has none (TAC and LTAC name one pixel of all frames: use frame_fusion concat or mean)"
+            )
+        cells = frames.astype(np.int64) * (gh * gw) + cells
+    return torch.from_numpy(cells)
 
 
 class StartPointer(nn.Module):
-    """Start logits and start-input features from fine features ``(B, G, D)`` (G = S_h * S_w cells)."""
+    """Start logits and start-input features from fine features ``(B, G, D)`` (G = S_h * S_w cells, or
+    N * S_h * S_w with ``per_frame``: one grid per frame, stacked)."""
 
-    def __init__(self, tok: Tokenizer, dim: int, grid: tuple[int, int]) -> None:
+    def __init__(self, tok: Tokenizer, dim: int, grid: tuple[int, int], per_frame: bool = False) -> None:
         super().__init__()
         r = tok.vocab["starts"]
         self.start, self.stop = int(r.start), int(r.stop)
-        cells = start_cells(tok, grid)
+        cells = start_cells(tok, grid, per_frame)
         self.register_buffer("cells", cells, persistent=False)
-        # start i names cell i (row-major starts on the S x S grid): the logits need no reordering
-        self.in_cell_order = len(cells) == grid[0] * grid[1] and bool((cells == torch.arange(len(cells))).all())
+        # start i names cell i (row-major starts on the stacked grids): the logits need no reordering
+        total = grid[0] * grid[1] * (int(tok.mask_shape[0]) if per_frame else 1)
+        self.in_cell_order = len(cells) == total and bool((cells == torch.arange(total)).all())
         self.query = nn.Linear(dim, dim)
         self.key = nn.Linear(dim, dim)
         self.inject = nn.Linear(dim, dim)

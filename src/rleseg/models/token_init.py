@@ -15,23 +15,40 @@ from rleseg.models.position import sine_1d, sine_2d
 from rleseg.tokenizers.base import Tokenizer
 
 
-def start_coordinates(tok: Tokenizer) -> tuple[np.ndarray, np.ndarray] | None:
-    """Normalised ``(y, x)`` in ``[0, 1]`` of the pixel each 1-D start token names; ``(n,)`` each.
-
-    For a video flattening the frame index is dropped. None when the scheme has no 1-D start tokens.
-    """
+def _start_axes(tok: Tokenizer) -> list[np.ndarray] | None:
+    """Per mask axis, the index each 1-D start token names (``(n,)`` each); None without 1-D starts."""
     flat = getattr(tok, "flattening", None)
     if flat is None or "starts" not in tok.vocab:
         return None
     permuted_shape = [flat.shape[a] for a in flat.axes]
     coords_perm = np.unravel_index(np.arange(flat.size), permuted_shape)
-    coords = [None] * len(flat.shape)
+    coords: list[np.ndarray] = [np.empty(0)] * len(flat.shape)
     for axis, c in zip(flat.axes, coords_perm, strict=True):
-        coords[axis] = c
-    h, w = flat.shape[-2], flat.shape[-1]
-    y = (np.asarray(coords[-2]) + 0.5) / h
-    x = (np.asarray(coords[-1]) + 0.5) / w
-    return y, x
+        coords[axis] = np.asarray(c)
+    return coords
+
+
+def start_coordinates(tok: Tokenizer) -> tuple[np.ndarray, np.ndarray] | None:
+    """Normalised ``(y, x)`` in ``[0, 1]`` of the pixel each 1-D start token names; ``(n,)`` each.
+
+    For a video flattening the frame index is dropped (:func:`start_frames` has it). None when the scheme has
+    no 1-D start tokens.
+    """
+    coords = _start_axes(tok)
+    if coords is None:
+        return None
+    h, w = tok.flattening.shape[-2], tok.flattening.shape[-1]  # type: ignore[attr-defined]
+    return (coords[-2] + 0.5) / h, (coords[-1] + 0.5) / w
+
+
+def start_frames(tok: Tokenizer) -> np.ndarray | None:
+    """Frame index ``(n,)`` each 1-D start token names, for video flattenings whose starts name a frame
+    (3d-c, 3d-f); None for images, for schemes without 1-D starts and for TAC / LTAC (one start per pixel of
+    all frames)."""
+    coords = _start_axes(tok)
+    if coords is None or len(coords) != 3:
+        return None
+    return coords[0]
 
 
 def structured_embeddings(tok: Tokenizer, dim: int, generator: torch.Generator | None = None) -> torch.Tensor:

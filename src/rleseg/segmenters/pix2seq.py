@@ -75,6 +75,23 @@ def build_tokenizer(cfg: Config, num_classes: int) -> Tokenizer:
 CLASS_VOTES = ("sqrt-inverse", "plain")  # generation.class_vote
 
 
+def with_model_defaults_of_old_checkpoints(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` (a :class:`Config` dict) with the model options of checkpoints written before they existed.
+
+    ``frame_fusion`` came on 2026-12-01 with ``"concat"`` as its default; a config dict without it (a checkpoint
+    written before) gets ``"mean"``, the behaviour it was trained with. Returns a copy; ``config`` is unchanged.
+    """
+    model = dict(config.get("model") or {})
+    legacy = "pix2seq" not in model and "family" not in model  # Pix2Seq options at the top of ``model``
+    options = model if legacy else dict(model.get("pix2seq") or {})
+    if "frame_fusion" in options:
+        return config
+    options["frame_fusion"] = "mean"
+    if not legacy:
+        model["pix2seq"] = options
+    return {**config, "model": model}
+
+
 def check_class_vote(value: str) -> None:
     """ValueError unless ``value`` is a known ``generation.class_vote``."""
     if value not in CLASS_VOTES:
@@ -91,6 +108,7 @@ class Pix2SeqSegmenter(Segmenter):
     def __init__(
         self, config: dict[str, Any], tokenizer: dict[str, Any], class_names: list[str], vocab: dict[str, Any]
     ) -> None:
+        config = with_model_defaults_of_old_checkpoints(config)  # saved below as the model was built
         super().__init__(config, class_names)
         self.save_hyperparameters()
         self.tok: Tokenizer = create_tokenizer(**tokenizer)
