@@ -24,7 +24,7 @@ from rich.table import Table
 
 from rleseg.commands.common import CommandError, stdout
 from rleseg.commands.demo_run import default_config, evaluate_demo, load_demo_config, test_split, train_demo
-from rleseg.config import Config
+from rleseg.config import Config, TokenizerConfig
 from rleseg.metrics.report import write_metrics_json
 
 DEFAULT_OUT = Path("results/demo-video")
@@ -45,11 +45,13 @@ def _check_video(cfg: Config) -> None:
 
 
 def static_config(cfg: Config, run_dir: Path) -> Config:
-    """``cfg`` with the image tokenizer LAC at the same S and model, as many frames per batch, same budget."""
+    """``cfg`` with the image tokenizer LAC at the same S and model, as many frames per batch, same budget
+    (a video scheme's class option, e.g. ``3d-c`` with ``classes: lac``, is LAC's own way already)."""
     frames = cfg.tokenizer.num_frames or 1
     static = copy.deepcopy(cfg)
     static.tokenizer.name = STATIC_TOKENIZER
     static.tokenizer.num_frames = None
+    static.tokenizer.classes = TokenizerConfig().classes
     static.tokenizer.max_len = max(64, (cfg.tokenizer.max_len or 256) // frames)
     static.data.batch_size = cfg.data.batch_size * frames
     if cfg.data.eval_batch_size:
