@@ -96,6 +96,8 @@ def test_checkpoints_without_the_option_load_with_mean_fusion() -> None:
         {"hyper_parameters": hparams | {"config": old_config}, "state_dict": old_state}
     )
     assert old.model.frame_mix is None and old.cfg.model.pix2seq.frame_fusion == "mean"
+    assert "frames averaged" in dict(old.describe())["model"]
+    assert "frames concatenated" in dict(new.describe())["model"]
     assert old.hparams["config"]["model"]["pix2seq"]["frame_fusion"] == "mean", "saved again as it was built"
     assert "frame_fusion" not in old_config["model"]["pix2seq"], "the caller's dict is left as it was"
     legacy = with_model_defaults_of_old_checkpoints({"model": {"backbone": "resnet10t"}})

@@ -183,6 +183,10 @@ class Pix2SeqSegmenter(Segmenter):
             uses = [name for name, on in (("start pointer", m.pointer_starts), ("fine memory", m.fine_memory)) if on]
             uses += ["dense loss"] if m.dense_loss_weight else []
             fine = f"; {' + '.join(uses)} on stride-{self.model.backbone.fine_stride} features"
+            if frames and not m.static_input:
+                fine += {"concat": ", frames concatenated", "mean": ", frames averaged"}.get(
+                    m.frame_fusion, ", one grid per frame"
+                )
         return [
             ("model", f"pix2seq: {m.backbone}, {m.encoder_layers}+{m.decoder_layers} layers, dim {m.dim}{fine}"),
             ("tokenizer", f"{tok.name}, S={tok.height}x{tok.width}, L={tok.max_len}{frames}"),
