@@ -126,20 +126,19 @@ class Pix2SeqModel(nn.Module):
         self.head = nn.Linear(cfg.dim, tok.vocab_size)
         self._init_tokens(tok)
         grid = (int(tok.height), int(tok.width))
-        frames = int(tok.mask_shape[0]) if self.is_video and not cfg.static_input else 1
-        self.per_frame_grids = cfg.fine_level is not None and frames > 1 and cfg.frame_fusion == "separate"
-        grids = frames if self.per_frame_grids else 1
-        self.fine_cells = grid[0] * grid[1] * grids if cfg.fine_level is not None else 0
         self.fine_map: FineMap | None = None
         if self.backbone.fine_channels is not None:
             self.fine_map = FineMap(self.backbone.fine_channels, cfg.dim, grid)
+        frames = int(tok.mask_shape[0]) if self.is_video and not cfg.static_input else 1
+        fusion = cfg.frame_fusion if self.fine_map is not None and frames > 1 else None
+        self.per_frame_grids = fusion == "separate"
+        grids = frames if self.per_frame_grids else 1  # fine grids appended to the memory
+        self.fine_cells = grid[0] * grid[1] * grids if self.fine_map is not None else 0
         self.dense_head: nn.Conv2d | None = None
         if cfg.dense_loss_weight > 0:
             self.dense_head = nn.Conv2d(cfg.dim, tok.num_classes + 1, 1)
         self.pointer = StartPointer(tok, cfg.dim, grid, self.per_frame_grids) if cfg.pointer_starts else None
-        self.frame_mix: FrameMix | None = None
-        if self.fine_map is not None and frames > 1 and cfg.frame_fusion == "concat":
-            self.frame_mix = FrameMix(frames, cfg.dim)
+        self.frame_mix = FrameMix(frames, cfg.dim) if fusion == "concat" else None
 
     def _init_tokens(self, tok: Tokenizer) -> None:
         gen = torch.Generator().manual_seed(0)
@@ -192,12 +191,13 @@ class Pix2SeqModel(nn.Module):
         if n:
             grid_feats = grid_feats.view(b, n, *grid_feats.shape[1:])  # (B, N, D, S_h, S_w)
             dense = None if dense is None else dense.view(b, n, *dense.shape[1:])
-        if n and self.per_frame_grids:  # every frame keeps its grid: (B, N * G, D), frame after frame
-            fine_tokens = grid_feats.flatten(3).transpose(2, 3).flatten(1, 2).to(memory.dtype)
-        else:
-            if n:  # frames share the start grid
-                grid_feats = grid_feats.mean(1) if self.frame_mix is None else self.frame_mix(grid_feats)
-            fine_tokens = grid_feats.flatten(2).transpose(1, 2).to(memory.dtype)  # (B, G, D)
+            if self.per_frame_grids:  # every frame keeps its grid, frame after frame
+                grid_feats = grid_feats.transpose(1, 2)  # (B, D, N, S_h, S_w)
+            elif self.frame_mix is not None:  # frames share the start grid
+                grid_feats = self.frame_mix(grid_feats)
+            else:
+                grid_feats = grid_feats.mean(1)
+        fine_tokens = grid_feats.flatten(2).transpose(1, 2).to(memory.dtype)  # (B, G, D); G = N * S_h * S_w if separate
         extra = [fine_tokens] if self.pointer is None else [fine_tokens, self.pointer.keys(fine_tokens)]
         return torch.cat([memory, *extra], dim=1), dense
 

@@ -73,6 +73,7 @@ def build_tokenizer(cfg: Config, num_classes: int) -> Tokenizer:
 
 
 CLASS_VOTES = ("sqrt-inverse", "plain")  # generation.class_vote
+FUSION_WORDS = {"concat": ", frames concatenated", "mean": ", frames averaged", "separate": ", one grid per frame"}
 
 
 def with_model_defaults_of_old_checkpoints(config: dict[str, Any]) -> dict[str, Any]:
@@ -184,9 +185,7 @@ class Pix2SeqSegmenter(Segmenter):
             uses += ["dense loss"] if m.dense_loss_weight else []
             fine = f"; {' + '.join(uses)} on stride-{self.model.backbone.fine_stride} features"
             if frames and not m.static_input:
-                fine += {"concat": ", frames concatenated", "mean": ", frames averaged"}.get(
-                    m.frame_fusion, ", one grid per frame"
-                )
+                fine += FUSION_WORDS[m.frame_fusion]
         return [
             ("model", f"pix2seq: {m.backbone}, {m.encoder_layers}+{m.decoder_layers} layers, dim {m.dim}{fine}"),
             ("tokenizer", f"{tok.name}, S={tok.height}x{tok.width}, L={tok.max_len}{frames}"),
