@@ -104,6 +104,11 @@ class TrainSection:
     ``resume``: a checkpoint (e.g. ``<out_dir>/checkpoints/last.ckpt``) to continue training from.
     ``threads``: torch's intra-op CPU threads for training (None: torch's default, one per core). Training
     speed on a CPU depends on it; set it below the core count to leave cores to data loading or other work.
+    ``frame_warmup``: for a clip model, the fraction of training (of the time budget, ``max_steps`` or the
+    epochs, whichever ends training first) spent on clips whose N frames come from N different windows
+    (:mod:`rleseg.data.mixed_clips`): ``batch_size`` clips a batch, as now, but N times as many scenes. The
+    model learns the clip task from as many scenes as an image model sees, then from real clips how frames
+    follow each other (0: off).
     """
 
     max_epochs: int | None = None
@@ -128,10 +133,13 @@ class TrainSection:
     progress: bool = True
     resume: str | None = None
     threads: int | None = None
+    frame_warmup: float = 0.0
 
     def __post_init__(self) -> None:
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"train.threads must be a positive thread count or null, got {self.threads}")
+        if not 0.0 <= self.frame_warmup < 1.0:
+            raise ValueError(f"train.frame_warmup must be a fraction of training in [0, 1), got {self.frame_warmup}")
 
     def epoch_limit(self) -> int:
         """The epoch limit in force: ``max_epochs``, else none (-1) under a time budget, else 100."""

@@ -4,12 +4,14 @@ A batch from :func:`stack_windows` is a dict: ``image`` uint8 ``(B, 3, P, P)`` (
 models), ``mask``/``instances`` ``(B, h, w)`` at the model's label size, ``mask_full`` ``(B, P, P)``,
 ``names`` (list of str) and ``window_keys`` (list of ``(seed, epoch, index)``). A family adds its own targets
 in its collate function (the token family: ``targets``, ``inputs``, ``weights``, ``lengths``; see
-:mod:`rleseg.segmenters.token_batch`).
+:mod:`rleseg.segmenters.token_batch`). With a :class:`FrameWarmup`, the training batches of the first epochs
+are clips whose frames come from different windows (:mod:`rleseg.data.mixed_clips`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import lightning as L
@@ -18,8 +20,19 @@ from torch.utils.data import DataLoader
 
 from rleseg.data.sample import SegmentationSource
 from rleseg.data.windows import WindowConfig, WindowDataset
+from rleseg.training.progress import training_progress
 
 Collate = Callable[[list[dict[str, Any]]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FrameWarmup:
+    """Other training batches until ``fraction`` of training is done (``train.frame_warmup``): ``batch_size``
+    windows a batch, batched by ``collate`` (:class:`~rleseg.data.mixed_clips.MixedClips`)."""
+
+    fraction: float
+    batch_size: int
+    collate: Collate
 
 
 def stack_windows(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -47,7 +60,8 @@ class RLESegDataModule(L.LightningDataModule):
     ``frames``: N for clip models (None: single images); ``mask_size``: the label size ``(h, w)`` of the
     model (None: the window size P). ``collate`` (default :func:`stack_windows`) must be picklable when
     ``num_workers > 0``. Training windows are drawn anew each epoch when the trainer reloads dataloaders
-    (``reload_dataloaders_every_n_epochs=1``).
+    (``reload_dataloaders_every_n_epochs=1``); with ``frame_warmup``, an epoch that starts before its fraction
+    of training is done is batched by its collate and batch size.
     """
 
     def __init__(
@@ -64,6 +78,7 @@ class RLESegDataModule(L.LightningDataModule):
         eval_batch_size: int | None = None,
         num_workers: int = 0,
         seed: int = 0,
+        frame_warmup: FrameWarmup | None = None,
     ) -> None:
         super().__init__()
         self.sources = {"train": train, "val": val, "test": test}
@@ -74,6 +89,7 @@ class RLESegDataModule(L.LightningDataModule):
         self.eval_batch_size = eval_batch_size or batch_size
         self.num_workers = num_workers
         self.seed = seed
+        self.frame_warmup = frame_warmup
         self.datasets: dict[str, WindowDataset] = {}
 
     def setup(self, stage: str | None = None) -> None:
@@ -89,7 +105,9 @@ class RLESegDataModule(L.LightningDataModule):
                     seed=self.seed,
                 )
 
-    def _loader(self, split: str, shuffle: bool, batch_size: int, epoch: int = 0) -> DataLoader:
+    def _loader(
+        self, split: str, shuffle: bool, batch_size: int, epoch: int = 0, collate: Collate | None = None
+    ) -> DataLoader:
         if split not in self.datasets:
             self.setup()
         if split not in self.datasets:
@@ -99,18 +117,21 @@ class RLESegDataModule(L.LightningDataModule):
             batch_size=batch_size,
             shuffle=shuffle,
             num_workers=self.num_workers,
-            collate_fn=self.collate_fn,
+            collate_fn=collate or self.collate_fn,
             persistent_workers=False,
             generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch) if shuffle else None,
         )
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled training windows of the trainer's current epoch."""
+        """Shuffled training windows of the trainer's current epoch (mixed clips during a frame warm-up)."""
         if "train" not in self.datasets:
             self.setup()
         epoch = self.trainer.current_epoch if self.trainer is not None else 0
         if "train" in self.datasets and self.datasets["train"].epoch != epoch:
             self.datasets["train"].set_epoch(epoch)
+        warm = self.frame_warmup
+        if warm is not None and self.trainer is not None and training_progress(self.trainer) < warm.fraction:
+            return self._loader("train", True, warm.batch_size, epoch, warm.collate)
         return self._loader("train", True, self.batch_size, epoch)
 
     def val_dataloader(self) -> DataLoader | list:

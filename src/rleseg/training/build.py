@@ -15,8 +15,9 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, Ri
 from lightning.pytorch.loggers import CSVLogger
 
 from rleseg.config import Config, TrainSection
-from rleseg.data.datamodule import RLESegDataModule, check_class_count
+from rleseg.data.datamodule import FrameWarmup, RLESegDataModule, check_class_count
 from rleseg.data.frames import VideoFrames, is_video_source
+from rleseg.data.mixed_clips import MixedClips
 from rleseg.data.sample import SegmentationSource
 from rleseg.data.transforms import AugmentConfig
 from rleseg.data.windows import WindowConfig
@@ -110,7 +111,23 @@ def build_datamodule(cfg: Config, segmenter: Segmenter, sources: dict[str, Segme
         eval_batch_size=d.eval_batch_size,
         num_workers=d.num_workers,
         seed=cfg.train.seed,
+        frame_warmup=frame_warmup(cfg, segmenter),
     )
+
+
+def frame_warmup(cfg: Config, segmenter: Segmenter) -> FrameWarmup | None:
+    """The warm-up batches of ``train.frame_warmup``: ``batch_size`` clips whose frames come from ``batch_size
+    * N`` different windows (:class:`MixedClips`); None when it is 0. ValueError for a model of single images."""
+    fraction = cfg.train.frame_warmup
+    if not fraction:
+        return None
+    frames = segmenter.train_frames()  # frames per training window
+    if not frames:
+        raise ValueError(
+            f"train.frame_warmup={fraction} mixes the frames of a clip model's clips, but this config makes a "
+            f"model of single images (family {cfg.model.family}); set train.frame_warmup to 0"
+        )
+    return FrameWarmup(fraction, cfg.data.batch_size * frames, MixedClips(segmenter.collate(), frames))
 
 
 class EpochProgressBar(RichProgressBar):
