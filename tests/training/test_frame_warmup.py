@@ -13,13 +13,15 @@ import lightning as L
 import pytest
 import torch
 from lightning.pytorch.callbacks import Timer
+from tests.segmenters.test_pix2seq_d_cli import write_config
 from tests.training.test_video_end_to_end import FRAMES, MASK_SIZE, PATCH, video_config
 from tests.training.training_helpers import tiny_config
 
-from rleseg.config import TrainSection
+from rleseg.config import TrainSection, load_config
 from rleseg.data.mixed_clips import MixedClips, mix_clip_frames
 from rleseg.segmenters.pix2seq import Pix2SeqSegmenter, build_tokenizer
-from rleseg.training.build import build_datamodule, build_sources, build_trainer
+from rleseg.segmenters.pix2seq_d import Pix2SeqDSegmenter
+from rleseg.training.build import build_datamodule, build_sources, build_trainer, frame_warmup
 from rleseg.training.progress import training_progress
 
 
@@ -120,6 +122,13 @@ def test_image_models_are_refused(tmp_path: Path) -> None:
     task = Pix2SeqSegmenter.create(cfg, list(sources["train"].classes))
     with pytest.raises(ValueError, match=r"frame_warmup=0.3 mixes the frames.*model of single images"):
         build_datamodule(cfg, task, sources)
+
+
+def test_streaming_models_are_refused(tmp_path: Path) -> None:
+    cfg = load_config(write_config(tmp_path / "v.yaml", video=True, previous_frames=1), ["train.frame_warmup=0.5"])
+    model = Pix2SeqDSegmenter.create(cfg, ["background", "cell"])
+    with pytest.raises(ValueError, match="family pix2seq-d streams.*earlier frames"):
+        frame_warmup(cfg, model)
 
 
 class WarmupEpochs(L.Callback):

@@ -117,7 +117,8 @@ def build_datamodule(cfg: Config, segmenter: Segmenter, sources: dict[str, Segme
 
 def frame_warmup(cfg: Config, segmenter: Segmenter) -> FrameWarmup | None:
     """The warm-up batches of ``train.frame_warmup``: ``batch_size`` clips whose frames come from ``batch_size
-    * N`` different windows (:class:`MixedClips`); None when it is 0. ValueError for a model of single images."""
+    * N`` different windows (:class:`MixedClips`); None when it is 0. ValueError for a model of single images
+    and for a streaming model (its earlier frames' labels must belong to the same scene)."""
     fraction = cfg.train.frame_warmup
     if not fraction:
         return None
@@ -126,6 +127,12 @@ def frame_warmup(cfg: Config, segmenter: Segmenter) -> FrameWarmup | None:
         raise ValueError(
             f"train.frame_warmup={fraction} mixes the frames of a clip model's clips, but this config makes a "
             f"model of single images (family {cfg.model.family}); set train.frame_warmup to 0"
+        )
+    if segmenter.spec.streaming:
+        raise ValueError(
+            f"train.frame_warmup={fraction} mixes the frames of clips, but family {cfg.model.family} streams: it "
+            "learns from the labels of a clip's earlier frames, which mixed clips would make unrelated; set "
+            "train.frame_warmup to 0"
         )
     return FrameWarmup(fraction, cfg.data.batch_size * frames, MixedClips(segmenter.collate(), frames))
 
