@@ -27,8 +27,9 @@ Collate = Callable[[list[dict[str, Any]]], dict[str, Any]]
 
 @dataclass(frozen=True)
 class FrameWarmup:
-    """Other training batches until ``fraction`` of training is done (``train.frame_warmup``): ``batch_size``
-    windows a batch, batched by ``collate`` (:class:`~rleseg.data.mixed_clips.MixedClips`)."""
+    """The training batches of the first ``fraction`` of training (``train.frame_warmup``): ``batch_size``
+    windows a batch, batched by ``collate`` (:class:`~rleseg.data.mixed_clips.MixedClips`) instead of the
+    DataModule's own batch size and collate."""
 
     fraction: float
     batch_size: int

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
+
+from rleseg.data.windows import window_rng
 
 PER_FRAME = ("image", "mask", "instances", "mask_full")
 
@@ -23,7 +24,7 @@ def one_frame(item: dict[str, Any]) -> dict[str, Any]:
     """A clip window item (``image (N, 3, P, P)``, ``mask (N, h, w)`` ...) cut to one of its frames, picked by
     its ``window_key``: every per-frame tensor ``(1, ...)``."""
     frames = int(item["image"].shape[0])
-    pick = int(np.random.default_rng([*item.get("window_key", (0, 0, 0)), 3]).integers(frames))
+    pick = int(window_rng(item, 3).integers(frames))
     return {**item, **{k: item[k][pick : pick + 1] for k in PER_FRAME}}
 
 

@@ -21,6 +21,12 @@ from rleseg.data.transforms import AugmentConfig, augment, build_transform
 from rleseg.tokenizers.resolution import resize_nearest, subsample
 
 
+def window_rng(item: dict[str, Any], stream: int) -> np.random.Generator:
+    """A generator seeded by a window item's ``window_key`` (``(0, 0, 0)`` when it has none) and ``stream``, so
+    each use of per-window randomness (run order, the frame a mixed clip keeps ...) draws its own numbers."""
+    return np.random.default_rng([*item.get("window_key", (0, 0, 0)), stream])
+
+
 @dataclass
 class WindowConfig:
     """Geometry of the windows (paper III-B, IV): resize to I, patches of P, N frames with stride T.

@@ -10,12 +10,12 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-import numpy as np
 import torch
 
 from rleseg.data.datamodule import RLESegDataModule, check_class_count, stack_windows
 from rleseg.data.sample import SegmentationSource
 from rleseg.data.weights import token_weights
+from rleseg.data.windows import window_rng
 from rleseg.tokenizers.base import Tokenizer
 from rleseg.tokenizers.batch import decoder_inputs, pad_sequences
 
@@ -26,7 +26,7 @@ def encode_item(tok: Tokenizer, item: dict[str, Any]) -> torch.Tensor:
     mask = item["mask"].numpy()
     rng = None
     if tok.run_order == "random":
-        rng = np.random.default_rng([*item.get("window_key", (0, 0, 0)), 2])
+        rng = window_rng(item, 2)
     x = (mask, item["instances"].numpy()) if tok.instance_aware else mask
     return torch.from_numpy(tok.encode(x, rng=rng))
 
