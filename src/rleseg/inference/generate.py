@@ -76,16 +76,17 @@ def generate(
     stop_at_eos: bool = True,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Generate token sequences for a batch of images: ``(B, 3, H, W)`` or clips -> ``(B, T <= max_len)``.
+    """Generate token sequences for a batch of images: ``(B, 3, H, W)`` or clips -> ``(B, T <= max_len)``
+    (``(B * N, T)``, frame after frame, for a model that writes one sequence per frame).
 
     Each row holds the generated tokens, EOS, then PAD. ``use_cache=False`` re-runs the decoder over the
     whole prefix at every step and ``stop_at_eos=False`` always runs ``max_len`` steps (the reference
     implementation's behaviour, kept for comparison and tests).
     """
     sampling = sampling or SamplingConfig()
-    b = images.shape[0]
     device = images.device
     memory = encode_in_chunks(model, images)
+    b = memory.shape[0]  # B, or B * N for a model that writes one sequence per frame
     state = grammar.init_state(b) if grammar is not None else None
     cache: Any = model.new_cache() if use_cache else None
     prefix = torch.full((b, 1), PROMPT, dtype=torch.long, device=device)

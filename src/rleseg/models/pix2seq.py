@@ -28,8 +28,9 @@ from rleseg.models.position import grid_encoding, sine_1d
 from rleseg.models.token_init import structured_embeddings
 from rleseg.models.transformer import DecoderLayer, EncoderLayer
 from rleseg.tokenizers.base import Tokenizer
+from rleseg.tokenizers.frame_scheme import frame_tokenizer
 
-FRAME_FUSIONS = ("concat", "mean", "separate")
+FRAME_FUSIONS = ("concat", "mean", "separate", "per-frame")
 
 
 @dataclass
@@ -50,7 +51,10 @@ class ModelConfig:
     ``dim``; starts as their mean and learns which frame shows what), ``"mean"`` (averaged, as before
     2026-12-01: a cell's features no longer say in which frame a cell was there) or ``"separate"`` (every
     frame keeps its grid: N * S_h * S_w fine features, and the start pointer names a cell of the frame a
-    start names; for 3d-c and 3d-f, whose starts name a frame).
+    start names; for 3d-c and 3d-f, whose starts name a frame) or ``"per-frame"`` (3d-c only: every frame
+    is written as its own sequence in the frame's image scheme, see :func:`~rleseg.tokenizers.frame_scheme.
+    frame_tokenizer`; the N sequences of a clip are decoded side by side, each cross-attending to the whole
+    clip's memory with its own frame's rows marked, and pointing at its own frame's grid).
     """
 
     backbone: str = "resnet50"
@@ -84,6 +88,9 @@ class ModelConfig:
                 f"fine_level={self.fine_level} builds fine features nothing uses: also set pointer_starts, "
                 "fine_memory or dense_loss_weight (or unset fine_level)"
             )
+        if self.frame_fusion == "per-frame" and (self.static_input or self.multi_head):
+            other = "static_input" if self.static_input else "multi_head"
+            raise ValueError(f"frame_fusion per-frame writes every frame of a clip; it does not combine with {other}")
         if self.dense_loss_weight < 0:
             raise ValueError(f"dense_loss_weight must be >= 0, got {self.dense_loss_weight}")
 
@@ -100,6 +107,18 @@ class Pix2SeqModel(nn.Module):
         self.cfg = cfg = cfg or ModelConfig()
         if cfg.token_init not in ("structured", "random"):
             raise ValueError(f"token_init must be 'structured' or 'random', got {cfg.token_init!r}")
+        self.is_video = len(tok.mask_shape) == 3
+        frames = int(tok.mask_shape[0]) if self.is_video and not cfg.static_input else 1
+        # one sequence per frame: the decoder writes the frame scheme's tokens, N sequences per clip
+        self.per_frame_sequences = cfg.frame_fusion == "per-frame" and frames > 1
+        if self.per_frame_sequences:
+            if tok.name != "3d-c":
+                raise ValueError(
+                    f"frame_fusion per-frame writes each frame of a clip as its own sequence, which needs the 3d-c "
+                    f"scheme (a clip's runs frame after frame); got tokenizer {tok.name!r}"
+                )
+            tok = frame_tokenizer(tok)
+        self.sequence_tokenizer = tok  # the scheme of the sequences the decoder writes
         self.vocab_size = tok.vocab_size
         self.backbone = Backbone(
             cfg.backbone,
@@ -113,7 +132,6 @@ class Pix2SeqModel(nn.Module):
             EncoderLayer(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.encoder_layers)
         )
         self.encoder_norm = nn.LayerNorm(cfg.dim)
-        self.is_video = len(tok.mask_shape) == 3
         # temporal embeddings exist only for video tokenizers, so every parameter takes part in the loss (DDP)
         self.frame_embed = nn.Embedding(cfg.max_frames, cfg.dim) if self.is_video else None
         if self.frame_embed is not None:
@@ -129,7 +147,6 @@ class Pix2SeqModel(nn.Module):
         self.fine_map: FineMap | None = None
         if self.backbone.fine_channels is not None:
             self.fine_map = FineMap(self.backbone.fine_channels, cfg.dim, grid)
-        frames = int(tok.mask_shape[0]) if self.is_video and not cfg.static_input else 1
         fusion = cfg.frame_fusion if self.fine_map is not None and frames > 1 else None
         self.per_frame_grids = fusion == "separate"
         grids = frames if self.per_frame_grids else 1  # fine grids appended to the memory
@@ -139,6 +156,10 @@ class Pix2SeqModel(nn.Module):
             self.dense_head = nn.Conv2d(cfg.dim, tok.num_classes + 1, 1)
         self.pointer = StartPointer(tok, cfg.dim, grid, self.per_frame_grids) if cfg.pointer_starts else None
         self.frame_mix = FrameMix(frames, cfg.dim) if fusion == "concat" else None
+        # added to the memory rows of the frame a sequence writes (per-frame sequences)
+        self.own_frame: nn.Parameter | None = None
+        if self.per_frame_sequences:
+            self.own_frame = nn.Parameter(torch.randn(cfg.dim) * 0.02)
 
     def _init_tokens(self, tok: Tokenizer) -> None:
         gen = torch.Generator().manual_seed(0)
@@ -154,7 +175,8 @@ class Pix2SeqModel(nn.Module):
     # ----- encoder ------------------------------------------------------------------------------------
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Images ``(B, 3, H, W)`` or clips ``(B, N, 3, H, W)`` -> memory ``(B, M, D)`` with positions added
-        (with ``fine_level``, the fine features and the pointer's keys are appended: see :meth:`split_memory`)."""
+        (with ``fine_level``, the fine features and the pointer's keys are appended: see :meth:`split_memory`);
+        with per-frame sequences one memory per frame, ``(B * N, M, D)``, frame after frame."""
         return self.encode_dense(images)[0]
 
     def encode_dense(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -182,16 +204,20 @@ class Pix2SeqModel(nn.Module):
         pos = pos.to(x.dtype)
         for layer in self.encoder:
             x = layer(x, pos)
-        memory = self.encoder_norm(x) + pos
+        clip_memory = self.encoder_norm(x) + pos
+        # per-frame sequences: one copy of the clip's memory per frame, (B*N, N*hw, D)
+        memory = clip_memory if self.own_frame is None else self._frame_memories(clip_memory, n)
         if self.fine_map is None or fine is None:
             return memory, None
-        context = memory.reshape(b * max(n, 1), h * w, d).transpose(1, 2).reshape(-1, d, h, w)
+        context = clip_memory.reshape(b * max(n, 1), h * w, d).transpose(1, 2).reshape(-1, d, h, w)
         grid_feats = self.fine_map(fine, context)  # (B*N, D, S_h, S_w)
         dense = None if self.dense_head is None else self.dense_head(grid_feats)  # (B*N, C+1, S_h, S_w)
         if n:
             grid_feats = grid_feats.view(b, n, *grid_feats.shape[1:])  # (B, N, D, S_h, S_w)
             dense = None if dense is None else dense.view(b, n, *dense.shape[1:])
-            if self.per_frame_grids:  # every frame keeps its grid, frame after frame
+            if self.per_frame_sequences:  # each frame's sequence points at its own frame's grid
+                grid_feats = grid_feats.flatten(0, 1)  # (B*N, D, S_h, S_w)
+            elif self.per_frame_grids:  # every frame keeps its grid, frame after frame
                 grid_feats = grid_feats.transpose(1, 2)  # (B, D, N, S_h, S_w)
             elif self.frame_mix is not None:  # frames share the start grid
                 grid_feats = self.frame_mix(grid_feats)
@@ -200,6 +226,15 @@ class Pix2SeqModel(nn.Module):
         fine_tokens = grid_feats.flatten(2).transpose(1, 2).to(memory.dtype)  # (B, G, D); G = N * S_h * S_w if separate
         extra = [fine_tokens] if self.pointer is None else [fine_tokens, self.pointer.keys(fine_tokens)]
         return torch.cat([memory, *extra], dim=1), dense
+
+    def _frame_memories(self, memory: torch.Tensor, n: int) -> torch.Tensor:
+        """Clip memory ``(B, N * hw, D)`` -> ``(B * N, N * hw, D)``: copy ``t`` has :attr:`own_frame` added to
+        the rows of frame ``t``, so the sequence of frame ``t`` knows which frame it writes."""
+        assert self.own_frame is not None
+        b, m, d = memory.shape
+        own = torch.eye(n, dtype=memory.dtype, device=memory.device).repeat_interleave(m // n, dim=1)  # (N, N*hw)
+        marked = memory[:, None] + own[None, :, :, None] * self.own_frame.to(memory.dtype)  # (B, N, N*hw, D)
+        return marked.flatten(0, 1)
 
     def split_memory(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """``memory (B, M, D)`` -> what the decoder cross-attends to, the fine features ``(B, G, D)`` and the

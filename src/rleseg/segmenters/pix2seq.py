@@ -73,7 +73,12 @@ def build_tokenizer(cfg: Config, num_classes: int) -> Tokenizer:
 
 
 CLASS_VOTES = ("sqrt-inverse", "plain")  # generation.class_vote
-FUSION_WORDS = {"concat": ", frames concatenated", "mean": ", frames averaged", "separate": ", one grid per frame"}
+FUSION_WORDS = {
+    "concat": ", frames concatenated",
+    "mean": ", frames averaged",
+    "separate": ", one grid per frame",
+    "per-frame": ", one sequence per frame",
+}
 
 
 def with_model_defaults_of_old_checkpoints(config: dict[str, Any]) -> dict[str, Any]:
@@ -176,6 +181,17 @@ class Pix2SeqSegmenter(Segmenter):
     def tokenizer(self) -> Tokenizer:
         return self.tok
 
+    @property
+    def sequence_tokenizer(self) -> Tokenizer:
+        """The scheme of the sequences the decoder writes: :attr:`tokenizer`, or for a clip model with one
+        sequence per frame, its frame scheme (:func:`~rleseg.tokenizers.frame_scheme.frame_tokenizer`)."""
+        return self.model.sequence_tokenizer
+
+    @property
+    def frames_per_sequence_batch(self) -> int | None:
+        """N when the model writes each of a clip's N frames as its own sequence, else None."""
+        return int(self.tok.num_frames) if self.model.per_frame_sequences else None
+
     def describe(self) -> list[tuple[str, str]]:
         m, tok = self.cfg.model.pix2seq, self.tok
         frames = f", N={tok.num_frames}" if len(tok.mask_shape) == 3 else ""
@@ -198,7 +214,13 @@ class Pix2SeqSegmenter(Segmenter):
 
     def collate(self) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
         d = self.cfg.data
-        return partial(collate_tokens, tok=self.tok, eos_weight=d.eos_weight, class_weight=d.class_weight)
+        return partial(
+            collate_tokens,
+            tok=self.sequence_tokenizer,
+            eos_weight=d.eos_weight,
+            class_weight=d.class_weight,
+            frames=self.frames_per_sequence_batch,
+        )
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """The backbone at ``train.backbone_lr`` (default ``train.lr``), the rest at ``train.lr``."""
@@ -255,23 +277,30 @@ class Pix2SeqSegmenter(Segmenter):
         if not self.cfg.generation.constrained:
             return None
         if self._grammar is None or self._grammar.device != self.device:
-            self._grammar = make_grammar(self.tok, max_len=self.tok.max_len, device=self.device)
+            tok = self.sequence_tokenizer
+            self._grammar = make_grammar(tok, max_len=tok.max_len, device=self.device)
         return self._grammar
 
     def generate_tokens(self, images: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
-        """Generated tokens ``(B, T)`` for images or clips, with the config's sampling and grammar."""
+        """Generated tokens ``(B, T)`` for images or clips (``(B * N, T)`` with one sequence per frame), with
+        the config's sampling and grammar."""
         g = self.cfg.generation
         sampling = SamplingConfig(greedy=g.greedy, temperature=g.temperature, top_p=g.top_p)
-        budget = max_len or self.tok.max_len or self.cfg.tokenizer.max_len
+        budget = max_len or self.sequence_tokenizer.max_len or self.cfg.tokenizer.max_len
         if isinstance(self.model, MultiHeadPix2Seq):
             return generate_runs(self.model, images, budget, grammar=self.grammar, sampling=sampling)
         return generate(self.model, images, budget, grammar=self.grammar, sampling=sampling)
 
     def predict_windows(self, images: torch.Tensor, previous: WindowPrediction | None = None) -> WindowPrediction:
-        """Generate and decode: masks at S, instances for instance-aware schemes, ``extras["lengths"]``."""
+        """Generate and decode: masks at S, instances for instance-aware schemes, ``extras["lengths"]`` (for
+        one sequence per frame: the length of the clip sequence the frames' runs make, one EOS)."""
         tokens = self.generate_tokens(images)
         lengths = sequence_lengths(tokens)
-        decoded = decode_batch(self.tok, tokens)
+        decoded = decode_batch(self.sequence_tokenizer, tokens)
+        n = self.frames_per_sequence_batch
+        if n is not None:  # (B * N, ...) frame after frame -> clips
+            decoded = decoded.view(-1, n, *decoded.shape[1:])
+            lengths = lengths.view(-1, n).sum(1) - (n - 1)
         if self.tok.instance_aware:
             return WindowPrediction(decoded[0], decoded[1], {"lengths": lengths})
         return WindowPrediction(decoded, None, {"lengths": lengths})

@@ -2,7 +2,8 @@
 
 :func:`collate_tokens` adds to :func:`~rleseg.data.datamodule.stack_windows`'s batch ``targets`` ``(B, L)``
 (tokens then EOS, PAD after), ``inputs`` ``(B, L)`` (the prompt then the targets shifted right), ``weights``
-``(B, L)`` float loss weights and ``lengths`` ``(B,)``.
+``(B, L)`` float loss weights and ``lengths`` ``(B,)`` (``B * N`` rows for clips written one sequence per
+frame).
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from rleseg.tokenizers.base import Tokenizer
 from rleseg.tokenizers.batch import decoder_inputs, pad_sequences
 
 
-def encode_item(tok: Tokenizer, item: dict[str, Any]) -> torch.Tensor:
-    """The tokens ``(len,)`` (ending with EOS, cut to ``tok.max_len``) of one window item's labels; a random
-    run order is seeded by the item's ``window_key``."""
-    mask = item["mask"].numpy()
+def encode_item(tok: Tokenizer, item: dict[str, Any], frame: int | None = None) -> torch.Tensor:
+    """The tokens ``(len,)`` (ending with EOS, cut to ``tok.max_len``) of one window item's labels (of its
+    clip's ``frame`` only, when given); a random run order is seeded by the item's ``window_key``."""
+    mask, instances = item["mask"].numpy(), item["instances"].numpy()
+    if frame is not None:
+        mask, instances = mask[frame], instances[frame]
     rng = None
     if tok.run_order == "random":
         rng = window_rng(item, 2)
-    x = (mask, item["instances"].numpy()) if tok.instance_aware else mask
+    x = (mask, instances) if tok.instance_aware else mask
     return torch.from_numpy(tok.encode(x, rng=rng))
 
 
@@ -38,10 +41,19 @@ def collate_tokens(
     pad_to: int | None = None,
     eos_weight: float = 1.0,
     class_weight: str | float = "equalize",
+    frames: int | None = None,
 ) -> dict[str, Any]:
-    """Stack window items into a batch and add token targets padded to the longest (or ``pad_to``)."""
+    """Stack window items into a batch and add token targets padded to the longest (or ``pad_to``).
+
+    ``frames``: clips of that many frames, each frame its own sequence in ``tok``, an image scheme (the frame
+    scheme of a model with one sequence per frame): targets ``(B * N, L)``, frame after frame.
+    """
     batch = stack_windows(items)
-    targets, lengths = pad_sequences([encode_item(tok, it) for it in items], length=pad_to)
+    if frames is None:
+        sequences = [encode_item(tok, it) for it in items]
+    else:
+        sequences = [encode_item(tok, it, frame) for it in items for frame in range(frames)]
+    targets, lengths = pad_sequences(sequences, length=pad_to)
     batch["targets"] = targets
     batch["lengths"] = lengths
     batch["inputs"] = decoder_inputs(targets)

@@ -1,0 +1,38 @@
+"""The image scheme that writes one frame of a ``3d-c`` clip (clip models with one sequence per frame).
+
+A 3d-c clip is flattened frame after frame, so its runs are those of its frames, one frame's after the
+other's, each written as the image scheme with the same options would write it (starts shifted by the frame's
+offset). A model that writes each frame as its own sequence (``model.pix2seq.frame_fusion: per-frame``) uses
+that image scheme: ``binary`` for one class, ``lac`` for ``classes: lac``, ``multiclass`` otherwise.
+"""
+
+from __future__ import annotations
+
+from rleseg.tokenizers.base import Tokenizer
+from rleseg.tokenizers.registry import create_tokenizer
+
+
+def frame_tokenizer(tok: Tokenizer) -> Tokenizer:
+    """The image tokenizer (mask ``(S_h, S_w)``) that writes one frame of ``tok``'s ``(N, S_h, S_w)`` clips,
+    with ``tok``'s class count, order, starts, run order, seed and budget L (per frame).
+
+    Raises ValueError for schemes other than 3d-c (3d-f interleaves frames; TAC and LTAC write all frames'
+    classes in one run).
+    """
+    if tok.name != "3d-c":
+        raise ValueError(
+            f"one sequence per frame needs the 3d-c scheme (runs of one frame after another); got tokenizer "
+            f"{tok.name!r}"
+        )
+    classes = getattr(tok, "classes", "token")
+    name = "binary" if tok.num_classes == 1 else ("lac" if classes == "lac" else "multiclass")
+    return create_tokenizer(
+        name,
+        mask_size=(tok.height, tok.width),
+        num_classes=tok.num_classes,
+        order=getattr(tok, "order", "row"),
+        starts=getattr(tok, "starts", "1d"),
+        run_order=tok.run_order,
+        seed=tok.seed,
+        max_len=tok.max_len,
+    )
