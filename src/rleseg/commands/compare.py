@@ -155,7 +155,7 @@ def plan(
 
 def _model_facts(model: Any) -> dict[str, Any]:
     """Family, description and parameter count of a segmenter."""
-    described = "; ".join(value for _, value in model.describe())
+    described = "; ".join(value for _, value in model.facts())
     return {"family": model.family, "model": described, "parameters": int(model.num_parameters)}
 
 

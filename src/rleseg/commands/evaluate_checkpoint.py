@@ -218,7 +218,7 @@ def evaluate_checkpoint(
     gallery = Gallery(c, keep=gallery_size)
     count = len(source) if limit is None else min(limit, len(source))
     con = console or stdout()
-    model_facts = predictor.segmenter.describe()
+    model_facts = predictor.segmenter.facts()
     what = "; ".join(value for _, value in model_facts)
     con.print(
         f"evaluating [bold]{escape(str(checkpoint))}[/bold] ({escape(what)}) on "

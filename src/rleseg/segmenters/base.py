@@ -106,6 +106,17 @@ class Segmenter(L.LightningModule, abc.ABC):
         """Facts about the model for reports, e.g. ``[("model", "unet, tu-resnet18")]``."""
         return [("model", self.family)]
 
+    def facts(self) -> list[tuple[str, str]]:
+        """:meth:`describe`, then the facts of how any family was trained that reports show: a clip model's
+        frame warm-up (``train.frame_warmup``)."""
+        facts = self.describe()
+        warmup = self.cfg.train.frame_warmup
+        if warmup and self.spec.num_frames:
+            facts.append(
+                ("frame warm-up", f"clips of frames from different windows for the first {warmup:.0%} of training")
+            )
+        return facts
+
     @property
     def tokenizer(self) -> Any:
         """The tokenizer of a token family (sequence-length statistics in reports); None otherwise."""

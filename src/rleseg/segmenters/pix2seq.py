@@ -202,15 +202,10 @@ class Pix2SeqSegmenter(Segmenter):
             fine = f"; {' + '.join(uses)} on stride-{self.model.backbone.fine_stride} features"
             if frames and not m.static_input:
                 fine += FUSION_WORDS[m.frame_fusion]
-        facts = [
+        return [
             ("model", f"pix2seq: {m.backbone}, {m.encoder_layers}+{m.decoder_layers} layers, dim {m.dim}{fine}"),
             ("tokenizer", f"{tok.name}, S={tok.height}x{tok.width}, L={tok.max_len}{frames}"),
         ]
-        warmup = self.cfg.train.frame_warmup
-        if warmup and frames:
-            mixed = f"clips of frames from different windows for the first {warmup:.0%} of training"
-            facts.append(("frame warm-up", mixed))
-        return facts
 
     def collate(self) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
         d = self.cfg.data
