@@ -52,9 +52,10 @@ class ModelConfig:
     2026-12-01: a cell's features no longer say in which frame a cell was there) or ``"separate"`` (every
     frame keeps its grid: N * S_h * S_w fine features, and the start pointer names a cell of the frame a
     start names; for 3d-c and 3d-f, whose starts name a frame) or ``"per-frame"`` (3d-c only: every frame
-    is written as its own sequence in the frame's image scheme, see :func:`~rleseg.tokenizers.frame_scheme.
-    frame_tokenizer`; the N sequences of a clip are decoded side by side, each cross-attending to the whole
-    clip's memory with its own frame's rows marked, and pointing at its own frame's grid).
+    is written as its own sequence in the frame's image scheme, with L / N of the budget, see
+    :func:`~rleseg.tokenizers.frame_scheme.frame_tokenizer`; the N sequences of a clip are decoded side by
+    side, each cross-attending to the whole clip's memory with its own frame's rows marked, and pointing at its
+    own frame's grid).
     """
 
     backbone: str = "resnet50"

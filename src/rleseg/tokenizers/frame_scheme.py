@@ -14,7 +14,8 @@ from rleseg.tokenizers.registry import create_tokenizer
 
 def frame_tokenizer(tok: Tokenizer) -> Tokenizer:
     """The image tokenizer (mask ``(S_h, S_w)``) that writes one frame of ``tok``'s ``(N, S_h, S_w)`` clips,
-    with ``tok``'s class count, order, starts, run order, seed and budget L (per frame).
+    with ``tok``'s class count, order, starts, run order and seed, and an even share of its budget: L // N
+    tokens per frame (EOS included), so a clip's frames write at most about L tokens in all.
 
     Raises ValueError for schemes other than 3d-c (3d-f interleaves frames; TAC and LTAC write all frames'
     classes in one run).
@@ -34,5 +35,5 @@ def frame_tokenizer(tok: Tokenizer) -> Tokenizer:
         starts=getattr(tok, "starts", "1d"),
         run_order=tok.run_order,
         seed=tok.seed,
-        max_len=tok.max_len,
+        max_len=None if tok.max_len is None else max(2, tok.max_len // tok.num_frames),
     )
