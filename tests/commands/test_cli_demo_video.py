@@ -34,7 +34,7 @@ def test_video_demo_compares_with_the_static_model_on_the_same_frames(tmp_path: 
     assert "Dice (%) on the same test frames" in res.output and "class-agnostic" in res.output
     run_cfg = (out / "run" / "config.yaml").read_text()
     static_cfg = (out / "static" / "run" / "config.yaml").read_text()
-    assert "name: 3d-c" in run_cfg and "classes: lac" in run_cfg and "frame_fusion: separate" in run_cfg
+    assert "name: 3d-c" in run_cfg and "classes: lac" in run_cfg and "frame_fusion: per-frame" in run_cfg
     assert "name: lac" in static_cfg and "classes: token" in static_cfg, "LAC takes no class option"
     assert "frame_warmup: 0.5" in run_cfg and "frame_warmup: 0.0" in static_cfg, "an image model mixes no clips"
     frames = sorted((out / "masks" / "video_000").glob("*.png"))
