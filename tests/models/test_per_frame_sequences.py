@@ -12,6 +12,7 @@ import torch
 from tests.models.test_pointer import TINY
 
 from rleseg.config import Config, TokenizerConfig
+from rleseg.data.mixed_clips import MixedClips
 from rleseg.models.pix2seq import ModelConfig, Pix2SeqModel
 from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
 from rleseg.tokenizers import create_tokenizer
@@ -161,3 +162,19 @@ def test_a_few_steps_fit_one_clip_and_generation_writes_both_frames() -> None:
     seg.eval()
     pred = seg.predict_windows(batch["image"])
     assert pred.masks.shape == (1, 2, 8, 8)
+
+
+def test_the_frame_warmup_mixes_clips_whose_frame_sequences_are_other_windows_frames() -> None:
+    seg = segmenter()
+    rng = np.random.default_rng(3)
+    clips = [random_clip(rng) for _ in range(4)]
+    batch = MixedClips(seg.collate(), 2)(clip_items(clips))  # 4 windows -> 2 clips of 2 frames
+    assert batch["mask"].shape == (2, 2, 8, 8) and batch["targets"].shape[0] == 4
+    tok = seg.sequence_tokenizer
+    for row in range(4):
+        frame = batch["mask"][row // 2, row % 2].numpy()
+        np.testing.assert_array_equal(tok.decode(batch["targets"][row].numpy()), frame)
+    window_of = {clip[t].astype(np.int64).tobytes(): k for k, clip in enumerate(clips) for t in range(2)}
+    for mixed in batch["mask"].numpy():
+        windows = [window_of[frame.tobytes()] for frame in mixed]  # KeyError: a frame no window holds
+        assert windows[0] != windows[1], "a mixed clip's frames come from different windows"
