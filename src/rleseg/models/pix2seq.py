@@ -115,8 +115,8 @@ class Pix2SeqModel(nn.Module):
         if self.per_frame_sequences:
             if tok.name != "3d-c":
                 raise ValueError(
-                    f"frame_fusion per-frame writes each frame of a clip as its own sequence, which needs the 3d-c "
-                    f"scheme (a clip's runs frame after frame); got tokenizer {tok.name!r}"
+                    "model.pix2seq.frame_fusion=per-frame writes each frame of a clip as its own sequence, which "
+                    f"needs the 3d-c scheme (a clip's runs frame after frame); got tokenizer {tok.name!r}"
                 )
             tok = frame_tokenizer(tok)
         self.sequence_tokenizer = tok  # the scheme of the sequences the decoder writes
