@@ -95,7 +95,9 @@ def test_per_frame_refuses_options_that_do_not_write_every_frame() -> None:
     for other in ("static_input", "multi_head"):
         with pytest.raises(ValueError, match=f"per-frame writes every frame of a clip.*{other}"):
             ModelConfig(frame_fusion="per-frame", **{other: True})
-    with pytest.raises(ValueError, match="frame_fusion=per-frame .* needs the 3d-c scheme.*got tokenizer '3d-f'"):
+    with pytest.raises(
+        ValueError, match="frame_fusion=per-frame: one sequence per frame needs the 3d-c scheme.*got tokenizer '3d-f'"
+    ):
         Pix2SeqModel(create_tokenizer("3d-f", mask_size=8, num_classes=2, num_frames=2), PER_FRAME)
     image = Pix2SeqModel(create_tokenizer("lac", mask_size=8, num_classes=2), PER_FRAME)
     assert not image.per_frame_sequences and image.own_frame is None, "an image model has one frame"

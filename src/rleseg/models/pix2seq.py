@@ -113,12 +113,10 @@ class Pix2SeqModel(nn.Module):
         # one sequence per frame: the decoder writes the frame scheme's tokens, N sequences per clip
         self.per_frame_sequences = cfg.frame_fusion == "per-frame" and frames > 1
         if self.per_frame_sequences:
-            if tok.name != "3d-c":
-                raise ValueError(
-                    "model.pix2seq.frame_fusion=per-frame writes each frame of a clip as its own sequence, which "
-                    f"needs the 3d-c scheme (a clip's runs frame after frame); got tokenizer {tok.name!r}"
-                )
-            tok = frame_tokenizer(tok)
+            try:
+                tok = frame_tokenizer(tok)
+            except ValueError as err:
+                raise ValueError(f"model.pix2seq.frame_fusion=per-frame: {err}") from None
         self.sequence_tokenizer = tok  # the scheme of the sequences the decoder writes
         self.vocab_size = tok.vocab_size
         self.backbone = Backbone(
