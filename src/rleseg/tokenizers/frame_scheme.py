@@ -9,6 +9,7 @@ that image scheme: ``binary`` for one class, ``lac`` for ``classes: lac``, ``mul
 from __future__ import annotations
 
 from rleseg.tokenizers.base import Tokenizer
+from rleseg.tokenizers.flat import Video3DCTokenizer
 from rleseg.tokenizers.registry import create_tokenizer
 
 
@@ -20,19 +21,18 @@ def frame_tokenizer(tok: Tokenizer) -> Tokenizer:
     Raises ValueError for schemes other than 3d-c (3d-f interleaves frames; TAC and LTAC write all frames'
     classes in one run).
     """
-    if tok.name != "3d-c":
+    if not isinstance(tok, Video3DCTokenizer):
         raise ValueError(
             f"one sequence per frame needs the 3d-c scheme (runs of one frame after another); got tokenizer "
             f"{tok.name!r}"
         )
-    classes = getattr(tok, "classes", "token")
-    name = "binary" if tok.num_classes == 1 else ("lac" if classes == "lac" else "multiclass")
+    name = "binary" if tok.num_classes == 1 else ("lac" if tok.classes == "lac" else "multiclass")
     return create_tokenizer(
         name,
         mask_size=(tok.height, tok.width),
         num_classes=tok.num_classes,
-        order=getattr(tok, "order", "row"),
-        starts=getattr(tok, "starts", "1d"),
+        order=tok.order,
+        starts=tok.starts,
         run_order=tok.run_order,
         seed=tok.seed,
         max_len=None if tok.max_len is None else max(2, tok.max_len // tok.num_frames),
