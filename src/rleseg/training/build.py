@@ -24,6 +24,7 @@ from rleseg.data.windows import WindowConfig
 from rleseg.segmenters.base import Segmenter
 from rleseg.segmenters.registry import segmenter_class
 from rleseg.training.checkpoint_io import AtomicCheckpointIO
+from rleseg.training.final_step import LastCheckpoint, ValidateFinalStep
 from rleseg.training.schedule import FitScheduleToTime
 
 SPLITS = ("train", "val", "test")
@@ -178,7 +179,8 @@ def build_trainer(
     monitor: tuple[str, str] = Segmenter.checkpoint_monitor,
 ) -> L.Trainer:
     """A Lightning trainer: checkpoints written atomically (``last.ckpt``, and ``best.ckpt`` by ``monitor``: a
-    logged validation metric and ``"max"`` or ``"min"``), CSV logs, progress bar."""
+    logged validation metric and ``"max"`` or ``"min"``), CSV logs, progress bar. The final weights are
+    validated and saved as ``last.ckpt`` however training ends (:mod:`rleseg.training.final_step`)."""
     quiet_lightning()
     t = cfg.train
     precision = t.precision
@@ -186,13 +188,14 @@ def build_trainer(
         precision = "bf16-mixed" if torch.cuda.is_available() else "32-true"
     ckpt_dir = out_dir / "checkpoints"
     if t.val_every_n_steps:  # last.ckpt every N steps (an epoch of a small dataset is a few steps)
-        last = ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=t.val_every_n_steps)
+        last = LastCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=t.val_every_n_steps)
     else:  # last.ckpt: the latest state after every epoch, whatever the metrics did (for resuming)
-        last = ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, save_on_train_epoch_end=True)
+        last = LastCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, save_on_train_epoch_end=True)
     callbacks: list[Any] = [
         ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor[0], mode=monitor[1]),
         last,
         LearningRateMonitor(logging_interval="step"),
+        ValidateFinalStep(),
     ]
     if t.progress:
         callbacks.append(EpochProgressBar(leave=True))
