@@ -121,7 +121,7 @@ def evaluate_demo(ckpt: Path, cfg: Config, out: Path, device: str, console: Cons
         out,
         split=split,
         device=dev,
-        batch_size=cfg.data.eval_batch_size or cfg.data.batch_size,
+        batch_size=cfg.data.eval_batch_size,  # None: the predictor's default (all views of many windows a pass)
         overwrite=True,
         overlays=True,
         title=title,
