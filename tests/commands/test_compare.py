@@ -26,7 +26,7 @@ from rleseg.report.gallery import image_score
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
 DEMO = Path(__file__).resolve().parents[2] / "configs" / "demo.yaml"
-# TINY_RUN, then 3 optimizer steps of batches of 2 and no validation (only last.ckpt is written)
+# TINY_RUN, then 3 optimizer steps of batches of 2, validated once, at the end (best.ckpt: the final weights)
 TINY = [
     *TINY_RUN,
     "tokenizer.max_len=64",
@@ -78,7 +78,7 @@ def test_every_config_is_trained_evaluated_and_tabled(compared: tuple[Path, str]
     assert [m["name"] for m in result["models"]] == ["demo", "multiclass"]
     for m in result["models"]:
         assert m["kind"] == "config" and m["family"] == "pix2seq" and m["problems"] == 0
-        assert Path(m["checkpoint"]) == out / "runs" / m["name"] / "checkpoints" / "last.ckpt"
+        assert Path(m["checkpoint"]) == out / "runs" / m["name"] / "checkpoints" / "best.ckpt"
         v = m["values"]
         assert v["steps"] == v["checkpoint_step"] == 3
         assert v["train_seconds"] > 0 and v["predict_seconds"] > 0 and v["parameters"] > 1000
@@ -122,7 +122,7 @@ def test_every_config_is_trained_evaluated_and_tabled(compared: tuple[Path, str]
 
 def test_checkpoints_are_evaluated_as_they_are(compared: tuple[Path, str], cells: Path, tmp_path: Path) -> None:
     out, _ = compared
-    mc = out / "runs" / "multiclass" / "checkpoints" / "last.ckpt"
+    mc = out / "runs" / "multiclass" / "checkpoints" / "best.ckpt"
     state = torch.load(out / "runs" / "demo" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     del state["callbacks"]["Timer"]  # a run without a time budget: its training time is unknown
     bare = tmp_path / "bare.ckpt"

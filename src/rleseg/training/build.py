@@ -195,7 +195,6 @@ def build_trainer(
         ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor[0], mode=monitor[1]),
         last,
         LearningRateMonitor(logging_interval="step"),
-        ValidateFinalStep(),
     ]
     if t.progress:
         callbacks.append(EpochProgressBar(leave=True))
@@ -203,7 +202,7 @@ def build_trainer(
         callbacks.append(FitScheduleToTime(t.max_time_minutes))
     callbacks += extra_callbacks or []
     devices: Any = t.devices if t.devices == "auto" else int(t.devices)
-    return L.Trainer(
+    trainer = L.Trainer(
         max_epochs=t.epoch_limit(),  # with a time budget and no max_epochs, the budget ends training
         max_steps=t.max_steps,
         max_time=timedelta(minutes=t.max_time_minutes) if t.max_time_minutes else None,
@@ -225,3 +224,5 @@ def build_trainer(
         enable_model_summary=False,
         deterministic=False,
     )
+    trainer.callbacks.append(ValidateFinalStep())  # after the Timer, to see its decision to stop
+    return trainer
