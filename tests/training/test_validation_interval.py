@@ -6,10 +6,12 @@ import csv
 from pathlib import Path
 
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from tests.training.training_helpers import squares, tiny_config
 
 from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
 from rleseg.training.build import build_datamodule, build_trainer
+from rleseg.training.final_step import LastCheckpoint
 
 
 def _val_steps(tmp_path: Path) -> list[int]:
@@ -72,3 +74,10 @@ def test_a_time_budget_that_ends_before_the_first_validation_epoch_still_validat
     trainer.fit(model, build_datamodule(cfg, model, {"train": squares(4), "val": squares(2, seed=1)}))
     assert trainer.global_step == 1 and _val_steps(tmp_path) == [0]
     assert (tmp_path / "checkpoints" / "best.ckpt").is_file()
+
+
+def test_last_checkpoint_state_keeps_the_key_of_earlier_runs(tmp_path: Path) -> None:
+    """Runs saved before LastCheckpoint existed stored its state under ModelCheckpoint's key: resuming finds it."""
+    kw = {"dirpath": tmp_path, "save_last": True, "save_top_k": 0, "save_on_train_epoch_end": True}
+    assert LastCheckpoint(**kw).state_key == ModelCheckpoint(**kw).state_key
+    assert LastCheckpoint(**kw).state_key != ModelCheckpoint(**{**kw, "every_n_train_steps": 3}).state_key

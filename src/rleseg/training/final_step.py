@@ -34,6 +34,12 @@ class LastCheckpoint(ModelCheckpoint):
     """``last.ckpt`` on the schedule of :class:`ModelCheckpoint` (e.g. every N steps) and also when training
     ends, whatever the step (Lightning's own end-of-training save only runs when none was saved before)."""
 
+    @property
+    def state_key(self) -> str:
+        """The key of :class:`ModelCheckpoint`'s state with the same settings, so that checkpoints written before
+        this class existed resume with their ``last.ckpt`` state."""
+        return super().state_key.replace(type(self).__qualname__, ModelCheckpoint.__qualname__, 1)
+
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.save_last and not self._should_skip_saving_checkpoint(trainer):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
