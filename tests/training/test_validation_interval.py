@@ -5,13 +5,24 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from tests.training.training_helpers import squares, tiny_config
 
+from rleseg.config import Config
 from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
 from rleseg.training.build import build_datamodule, build_trainer
 from rleseg.training.final_step import LastCheckpoint
+
+
+def _fit(cfg: Config, tmp_path: Path) -> L.Trainer:
+    """Train a tiny model on 4 square images (one window each), validating on 2 with one batch."""
+    cfg.train.val_max_batches = 1
+    model = Pix2SeqSegmenter.create(cfg, ["background", "bright", "grey"])
+    trainer = build_trainer(cfg, tmp_path)
+    trainer.fit(model, build_datamodule(cfg, model, {"train": squares(4), "val": squares(2, seed=1)}))
+    return trainer
 
 
 def _val_steps(tmp_path: Path) -> list[int]:
@@ -23,10 +34,7 @@ def _val_steps(tmp_path: Path) -> list[int]:
 def test_validation_runs_every_n_steps_whatever_the_epoch_length(tmp_path: Path) -> None:
     cfg = tiny_config(tmp_path, max_steps=7, max_epochs=100, val_every_n_steps=3)
     cfg.data.batch_size = 4  # 4 images of one window each: one step per epoch
-    cfg.train.val_max_batches = 1
-    model = Pix2SeqSegmenter.create(cfg, ["background", "bright", "grey"])
-    trainer = build_trainer(cfg, tmp_path)
-    trainer.fit(model, build_datamodule(cfg, model, {"train": squares(4), "val": squares(2, seed=1)}))
+    trainer = _fit(cfg, tmp_path)
     assert trainer.global_step == 7 and trainer.current_epoch >= 6
     val_steps = _val_steps(tmp_path)
     assert val_steps == [2, 5, 6], f"validations after steps 3 and 6 and the final step 7, got rows at {val_steps}"
@@ -39,10 +47,7 @@ def test_max_steps_inside_an_epoch_still_validates_the_final_weights(tmp_path: P
     best.ckpt) and saved as last.ckpt."""
     cfg = tiny_config(tmp_path, max_steps=3, max_epochs=100)
     cfg.data.batch_size = 2  # 4 images of one window each: two steps per epoch, the third step ends mid-epoch
-    cfg.train.val_max_batches = 1
-    model = Pix2SeqSegmenter.create(cfg, ["background", "bright", "grey"])
-    trainer = build_trainer(cfg, tmp_path)
-    trainer.fit(model, build_datamodule(cfg, model, {"train": squares(4), "val": squares(2, seed=1)}))
+    trainer = _fit(cfg, tmp_path)
     assert trainer.global_step == 3
     val_steps = _val_steps(tmp_path)
     assert val_steps == [1, 2], f"validations after epoch 1 (step 2) and the final step 3, got rows at {val_steps}"
@@ -55,10 +60,7 @@ def test_the_final_weights_are_validated_in_an_epoch_that_is_not_a_validation_ep
     validated all the same."""
     cfg = tiny_config(tmp_path, max_steps=5, max_epochs=100, val_every_n_epochs=2)
     cfg.data.batch_size = 2  # two steps per epoch: step 5 is the first of epoch 3
-    cfg.train.val_max_batches = 1
-    model = Pix2SeqSegmenter.create(cfg, ["background", "bright", "grey"])
-    trainer = build_trainer(cfg, tmp_path)
-    trainer.fit(model, build_datamodule(cfg, model, {"train": squares(4), "val": squares(2, seed=1)}))
+    trainer = _fit(cfg, tmp_path)
     assert trainer.global_step == 5
     assert _val_steps(tmp_path) == [3, 4], "validations after epoch 2 (step 4) and the final step 5"
 
@@ -68,10 +70,7 @@ def test_a_time_budget_that_ends_before_the_first_validation_epoch_still_validat
     val_every_n_epochs=2: the final weights are validated and best.ckpt is written."""
     cfg = tiny_config(tmp_path, max_time_minutes=1e-5, val_every_n_epochs=2)
     cfg.data.batch_size = 2
-    cfg.train.val_max_batches = 1
-    model = Pix2SeqSegmenter.create(cfg, ["background", "bright", "grey"])
-    trainer = build_trainer(cfg, tmp_path)
-    trainer.fit(model, build_datamodule(cfg, model, {"train": squares(4), "val": squares(2, seed=1)}))
+    trainer = _fit(cfg, tmp_path)
     assert trainer.global_step == 1 and _val_steps(tmp_path) == [0]
     assert (tmp_path / "checkpoints" / "best.ckpt").is_file()
 
