@@ -77,9 +77,9 @@ def test_every_frame_sequence_sees_the_clip_and_points_at_its_own_frame() -> Non
         assert memory.shape == (6, 2 * hw + 2 * 64, TINY.dim)
         coarse = memory[:, : 2 * hw].view(3, 2, 2 * hw, TINY.dim)  # (clip, sequence, rows, D)
         own = model.own_frame
-        # sequence 0 marks frame 0's rows, sequence 1 frame 1's; the other rows are the same clip memory
-        torch.testing.assert_close(coarse[:, 0, :hw] - coarse[:, 1, :hw], own.expand(3, hw, -1))
-        torch.testing.assert_close(coarse[:, 1, hw:] - coarse[:, 0, hw:], own.expand(3, hw, -1))
+        # each sequence holds its own frame's rows first, marked, then the other frame's rows unmarked
+        torch.testing.assert_close(coarse[:, 0, :hw] - coarse[:, 1, hw:], own.expand(3, hw, -1))
+        torch.testing.assert_close(coarse[:, 1, :hw] - coarse[:, 0, hw:], own.expand(3, hw, -1))
         changed = clips.clone()
         changed[:, 1] = torch.rand(3, 3, 32, 32)  # only the second frame differs
         keys = model.split_memory(memory)[2].view(3, 2, 64, -1)

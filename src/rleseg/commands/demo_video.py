@@ -47,7 +47,7 @@ def _check_video(cfg: Config) -> None:
 def static_config(cfg: Config, run_dir: Path) -> Config:
     """``cfg`` with the image tokenizer LAC at the same S and model, as many frames per batch, same budget
     (a video scheme's class option, e.g. ``3d-c`` with ``classes: lac``, is LAC's own way already; a clip
-    model's frame warm-up, which mixes clips, has no counterpart)."""
+    model's frame warm-up, which mixes clips, and its attention bias across frames have no counterpart)."""
     frames = cfg.tokenizer.num_frames or 1
     static = copy.deepcopy(cfg)
     static.tokenizer.name = STATIC_TOKENIZER
@@ -59,6 +59,7 @@ def static_config(cfg: Config, run_dir: Path) -> Config:
         static.data.eval_batch_size = cfg.data.eval_batch_size * frames
     static.train.out_dir = str(run_dir)
     static.train.frame_warmup = 0.0
+    static.model.pix2seq.frame_attention_bias = None
     return static
 
 

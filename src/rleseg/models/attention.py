@@ -36,8 +36,10 @@ class Attention(nn.Module):
         causal: bool = False,
         cache: dict[str, torch.Tensor] | None = None,
         key_padding: torch.Tensor | None = None,
+        bias: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``(B, T, D)`` -> ``(B, T, D)``. ``key_padding``: ``(B, M)`` True where a key must be ignored."""
+        """``(B, T, D)`` -> ``(B, T, D)``. ``key_padding``: ``(B, M)`` True where a key must be ignored;
+        ``bias``: added to the attention logits, broadcastable to ``(B, heads, T, M)``."""
         q = self._split(self.q(x))
         if context is not None and cache is not None and "k" in cache:
             k, v = cache["k"], cache["v"]
@@ -48,9 +50,12 @@ class Attention(nn.Module):
                 v = torch.cat([cache["v"], v], dim=2)
             if cache is not None:
                 cache["k"], cache["v"] = k, v
-        mask = None
+        mask: torch.Tensor | None = None
         if key_padding is not None:
             mask = ~key_padding[:, None, None, :]
+        if bias is not None:
+            bias = bias.to(q.dtype)
+            mask = bias if mask is None else bias.masked_fill(~mask, float("-inf"))
         use_causal = causal and (cache is None or q.shape[2] > 1)
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0, is_causal=use_causal

@@ -23,6 +23,7 @@ from torch import nn
 
 from rleseg.models.backbone import Backbone
 from rleseg.models.fine_map import FineMap, FrameMix
+from rleseg.models.frame_bias import FrameAttentionBias
 from rleseg.models.pointer import StartPointer
 from rleseg.models.position import grid_encoding, sine_1d
 from rleseg.models.token_init import structured_embeddings
@@ -56,6 +57,10 @@ class ModelConfig:
     :func:`~rleseg.tokenizers.frame_scheme.frame_tokenizer`; the N sequences of a clip are decoded side by
     side, each cross-attending to the whole clip's memory with its own frame's rows marked, and pointing at its
     own frame's grid).
+    ``frame_attention_bias``: clip models only; when set, a learned bias per layer and head, starting at this
+    value, is added to the attention logits between a frame and the clip's other frames (encoder
+    self-attention, and the decoder's cross-attention with ``frame_fusion: per-frame``): negative values start
+    the model close to an image model reading one frame (see :mod:`rleseg.models.frame_bias`). None: off.
     """
 
     backbone: str = "resnet50"
@@ -77,6 +82,7 @@ class ModelConfig:
     fine_memory: bool = False
     dense_loss_weight: float = 0.0
     frame_fusion: str = "concat"
+    frame_attention_bias: float | None = None
 
     def __post_init__(self) -> None:
         if self.frame_fusion not in FRAME_FUSIONS:
@@ -112,6 +118,7 @@ class Pix2SeqModel(nn.Module):
         frames = int(tok.mask_shape[0]) if self.is_video and not cfg.static_input else 1
         # one sequence per frame: the decoder writes the frame scheme's tokens, N sequences per clip
         self.per_frame_sequences = cfg.frame_fusion == "per-frame" and frames > 1
+        self.sequence_frames = frames  # frames of a clip (1 for images and static_input)
         if self.per_frame_sequences:
             try:
                 tok = frame_tokenizer(tok)
@@ -159,6 +166,16 @@ class Pix2SeqModel(nn.Module):
         self.own_frame: nn.Parameter | None = None
         if self.per_frame_sequences:
             self.own_frame = nn.Parameter(torch.randn(cfg.dim) * 0.02)
+        self.frame_bias: FrameAttentionBias | None = None
+        if cfg.frame_attention_bias is not None:
+            if frames < 2:
+                raise ValueError(
+                    f"model.pix2seq.frame_attention_bias={cfg.frame_attention_bias} biases attention across the "
+                    f"frames of a clip; this model reads one frame (tokenizer mask shape {tuple(tok.mask_shape)}"
+                    f"{', static_input' if cfg.static_input else ''})"
+                )
+            cross_layers = cfg.decoder_layers if self.per_frame_sequences else 0
+            self.frame_bias = FrameAttentionBias(cfg.frame_attention_bias, cfg.heads, cfg.encoder_layers, cross_layers)
 
     def _init_tokens(self, tok: Tokenizer) -> None:
         gen = torch.Generator().manual_seed(0)
@@ -201,8 +218,11 @@ class Pix2SeqModel(nn.Module):
             x = feats.flatten(2).transpose(1, 2)  # (B, hw, D)
             pos = grid_encoding(h, w, d, feats.device)[None]
         pos = pos.to(x.dtype)
-        for layer in self.encoder:
-            x = layer(x, pos)
+        for i, layer in enumerate(self.encoder):
+            bias = None
+            if self.frame_bias is not None and n:
+                bias = self.frame_bias.encoder_bias(i, n, x.shape[1] // n, x.dtype)
+            x = layer(x, pos, bias)
         clip_memory = self.encoder_norm(x) + pos
         # per-frame sequences: one copy of the clip's memory per frame, (B*N, N*hw, D)
         memory = clip_memory if self.own_frame is None else self._frame_memories(clip_memory, n)
@@ -227,13 +247,29 @@ class Pix2SeqModel(nn.Module):
         return torch.cat([memory, *extra], dim=1), dense
 
     def _frame_memories(self, memory: torch.Tensor, n: int) -> torch.Tensor:
-        """Clip memory ``(B, N * hw, D)`` -> ``(B * N, N * hw, D)``: copy ``t`` has :attr:`own_frame` added to
-        the rows of frame ``t``, so the sequence of frame ``t`` knows which frame it writes."""
+        """Clip memory ``(B, N * hw, D)`` -> ``(B * N, N * hw, D)``: copy ``t`` holds frame ``t``'s rows first,
+        with :attr:`own_frame` added so the sequence of frame ``t`` knows which frame it writes, then the other
+        frames' rows in order (cross-attention does not depend on the order of rows; the order lets
+        :attr:`frame_bias` find the other frames' rows whatever the batch)."""
         assert self.own_frame is not None
         b, m, d = memory.shape
-        own = torch.eye(n, dtype=memory.dtype, device=memory.device).repeat_interleave(m // n, dim=1)  # (N, N*hw)
-        marked = memory[:, None] + own[None, :, :, None] * self.own_frame.to(memory.dtype)  # (B, N, N*hw, D)
-        return marked.flatten(0, 1)
+        frames = memory.view(b, n, m // n, d)  # (B, N, hw, D)
+        order = torch.tensor([[t, *(s for s in range(n) if s != t)] for t in range(n)], device=memory.device)
+        copies = frames[:, order]  # (B, N, N, hw, D): copy t, its frames own-first
+        own = torch.zeros(n, 1, 1, dtype=memory.dtype, device=memory.device)
+        own[0] = 1
+        copies = copies + own * self.own_frame.to(memory.dtype)
+        return copies.reshape(b * n, m, d)
+
+    def _cross_bias(self, layer: int, cross_rows: int, dtype: torch.dtype) -> torch.Tensor | None:
+        """The frame bias of decoder ``layer``'s cross-attention to ``cross_rows`` rows of a per-frame memory
+        (own frame, other frames, then the fine rows if ``fine_memory``), or None without it."""
+        if self.frame_bias is None or not self.per_frame_sequences:
+            return None
+        fine_rows = self.fine_cells if self.cfg.fine_memory else 0
+        coarse = cross_rows - fine_rows
+        own = coarse // self.sequence_frames
+        return self.frame_bias.decoder_bias(layer, own, coarse - own, fine_rows, dtype)
 
     def split_memory(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """``memory (B, M, D)`` -> what the decoder cross-attends to, the fine features ``(B, G, D)`` and the
@@ -267,8 +303,8 @@ class Pix2SeqModel(nn.Module):
         """Teacher-forced decoding: ``inputs (B, T)`` tokens, ``memory (B, M, D)`` -> logits ``(B, T, V)``."""
         cross, fine, keys = self.split_memory(memory)
         x = self._token_inputs(inputs, fine=fine)
-        for layer in self.decoder:
-            x = layer(x, cross)
+        for i, layer in enumerate(self.decoder):
+            x = layer(x, cross, cross_bias=self._cross_bias(i, cross.shape[1], x.dtype))
         return self._logits(x, keys)
 
     def new_cache(self) -> list[dict[str, dict[str, torch.Tensor]]]:
@@ -285,8 +321,8 @@ class Pix2SeqModel(nn.Module):
         """One cached step: ``tokens (B, 1)`` at position ``offset`` -> logits ``(B, V)`` of the next token."""
         cross, fine, keys = self.split_memory(memory)
         x = self._token_inputs(tokens, offset, fine=fine)
-        for layer, layer_cache in zip(self.decoder, cache, strict=True):
-            x = layer(x, cross, cache=layer_cache)
+        for i, (layer, layer_cache) in enumerate(zip(self.decoder, cache, strict=True)):
+            x = layer(x, cross, cache=layer_cache, cross_bias=self._cross_bias(i, cross.shape[1], x.dtype))
         return self._logits(x, keys)[:, -1]
 
     def forward(self, images: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:

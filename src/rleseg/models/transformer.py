@@ -28,9 +28,10 @@ class EncoderLayer(nn.Module):
         self.attn = Attention(dim, heads, dropout)
         self.ff = FeedForward(dim, int(dim * mlp_ratio), dropout)
 
-    def forward(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """``x``: ``(B, M, D)`` features, ``pos``: ``(M, D)`` or ``(B, M, D)`` encodings -> ``(B, M, D)``."""
-        x = x + self.attn(self.norm1(x) + pos)
+    def forward(self, x: torch.Tensor, pos: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """``x``: ``(B, M, D)`` features, ``pos``: ``(M, D)`` or ``(B, M, D)`` encodings -> ``(B, M, D)``;
+        ``bias``: added to the attention logits, broadcastable to ``(B, heads, M, M)``."""
+        x = x + self.attn(self.norm1(x) + pos, bias=bias)
         return x + self.ff(self.norm2(x))
 
 
@@ -50,11 +51,14 @@ class DecoderLayer(nn.Module):
         memory: torch.Tensor,
         *,
         cache: dict[str, dict[str, torch.Tensor]] | None = None,
+        cross_bias: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``x``: ``(B, T, D)`` tokens, ``memory``: ``(B, M, D)`` -> ``(B, T, D)``.
 
-        ``cache`` holds this layer's ``{"self": {...}, "cross": {...}}`` keys and values during generation.
+        ``cache`` holds this layer's ``{"self": {...}, "cross": {...}}`` keys and values during generation;
+        ``cross_bias`` is added to the cross-attention logits (broadcastable to ``(B, heads, T, M)``).
         """
         x = x + self.self_attn(self.norm1(x), causal=True, cache=None if cache is None else cache["self"])
-        x = x + self.cross_attn(self.norm2(x), memory, cache=None if cache is None else cache["cross"])
+        cross_cache = None if cache is None else cache["cross"]
+        x = x + self.cross_attn(self.norm2(x), memory, cache=cross_cache, bias=cross_bias)
         return x + self.ff(self.norm3(x))

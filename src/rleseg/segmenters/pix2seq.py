@@ -202,6 +202,8 @@ class Pix2SeqSegmenter(Segmenter):
             fine = f"; {' + '.join(uses)} on stride-{self.model.backbone.fine_stride} features"
             if frames and not m.static_input:
                 fine += FUSION_WORDS[m.frame_fusion]
+        if m.frame_attention_bias is not None:
+            fine += f"; attention across frames biased (learned, from {m.frame_attention_bias:g})"
         return [
             ("model", f"pix2seq: {m.backbone}, {m.encoder_layers}+{m.decoder_layers} layers, dim {m.dim}{fine}"),
             ("tokenizer", f"{tok.name}, S={tok.height}x{tok.width}, L={tok.max_len}{frames}"),
