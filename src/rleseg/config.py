@@ -64,6 +64,8 @@ class DataSection:
     0.2: about as slow as the paper's IPSC cells; :meth:`rleseg.data.synthetic.MotionParams.slowed`).
     ``eval_views``: test-time views per prediction window (1, 2, 4 or 8 flips and quarter turns, merged per
     pixel; :mod:`rleseg.inference.views`): each costs one more prediction of every window.
+    ``eval_batch_size``: windows (clips for video) per validation batch and, in ``rleseg demo``, per prediction
+    pass with all their views (None: ``batch_size`` in validation, the predictor's default in the demo).
     """
 
     source: str = "synthetic-cells"

@@ -10,6 +10,8 @@ from tests.cli_helpers import TINY_RUN
 from typer.testing import CliRunner
 
 from rleseg.cli import app
+from rleseg.commands.demo_run import prediction_batch
+from rleseg.config import Config
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -37,6 +39,7 @@ def test_video_demo_compares_with_the_static_model_on_the_same_frames(tmp_path: 
     assert "name: 3d-c" in run_cfg and "classes: lac" in run_cfg and "frame_fusion: per-frame" in run_cfg
     assert "name: lac" in static_cfg and "classes: token" in static_cfg, "LAC takes no class option"
     assert "frame_warmup: 0.5" in run_cfg and "frame_warmup: 0.0" in static_cfg, "an image model mixes no clips"
+    assert "frame_attention_bias: -4.0" in run_cfg and "frame_attention_bias: null" in static_cfg, "one frame"
     frames = sorted((out / "masks" / "video_000").glob("*.png"))
     assert [p.name for p in frames] == ["000000.png", "000001.png", "000002.png"]
     assert Image.open(frames[0]).size == (64, 64)
@@ -57,3 +60,12 @@ def test_video_demo_refuses_an_image_tokenizer(tmp_path: Path) -> None:
 def test_compare_static_needs_video(tmp_path: Path) -> None:
     res = runner.invoke(app, ["demo", "--compare-static", "--out", str(tmp_path)], env=WIDE)
     assert res.exit_code != 0 and "--video" in res.output
+
+
+def test_demo_prediction_batch_counts_windows_with_all_their_views() -> None:
+    cfg = Config()
+    assert prediction_batch(cfg) is None, "unset: the predictor's own default"
+    cfg.data.eval_batch_size, cfg.data.eval_views = 4, 8
+    assert prediction_batch(cfg) == 32, "4 windows a pass, each in 8 views"
+    cfg.data.eval_views = 1
+    assert prediction_batch(cfg) == 4

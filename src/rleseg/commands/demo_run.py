@@ -106,6 +106,13 @@ def train_demo(cfg: Config, console: Console, what: str = "") -> Path:
     return ckpt
 
 
+def prediction_batch(cfg: Config) -> int | None:
+    """The predictor's batch (windows x views a pass) for ``data.eval_batch_size`` windows a pass with all their
+    ``data.eval_views`` views; None (the predictor's default) when it is not set."""
+    d = cfg.data
+    return d.eval_batch_size * max(1, d.eval_views) if d.eval_batch_size else None
+
+
 def evaluate_demo(ckpt: Path, cfg: Config, out: Path, device: str, console: Console, title: str) -> dict[str, Any]:
     """Predict the held-out test split with ``ckpt`` into ``out`` (masks, overlays, ``metrics.json``,
     ``report.html``); returns the metrics dict."""
@@ -121,7 +128,7 @@ def evaluate_demo(ckpt: Path, cfg: Config, out: Path, device: str, console: Cons
         out,
         split=split,
         device=dev,
-        batch_size=cfg.data.eval_batch_size,  # None: the predictor's default (all views of many windows a pass)
+        batch_size=prediction_batch(cfg),
         overwrite=True,
         overlays=True,
         title=title,
