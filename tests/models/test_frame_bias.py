@@ -22,13 +22,13 @@ def test_bias_is_zero_within_a_frame_and_the_learned_value_across() -> None:
     bias = FrameAttentionBias(-4.0, heads=2, encoder_layers=1, decoder_layers=2)
     with torch.no_grad():
         bias.encoder[0, 1] = -1.0
-    enc = bias.encoder_bias(0, frames=2, rows=3, dtype=torch.float32)
+    enc = bias.encoder_biases(frames=2, rows=3, dtype=torch.float32)[0]
     assert enc.shape == (1, 2, 6, 6)
     across = torch.ones(6, 6)
     across[:3, :3] = across[3:, 3:] = 0
     torch.testing.assert_close(enc[0, 0], -4.0 * across)
     torch.testing.assert_close(enc[0, 1], -1.0 * across)
-    dec = bias.decoder_bias(1, own_rows=3, other_rows=3, after_rows=2, dtype=torch.float32)
+    dec = bias.decoder_biases(own_rows=3, other_rows=3, after_rows=2, dtype=torch.float32)[1]
     assert dec.shape == (1, 2, 1, 8)
     torch.testing.assert_close(dec[0, :, 0], torch.tensor([[0, 0, 0, -4, -4, -4, 0, 0]] * 2, dtype=torch.float32))
 

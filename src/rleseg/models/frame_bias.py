@@ -26,19 +26,18 @@ class FrameAttentionBias(nn.Module):
         self.encoder = nn.Parameter(torch.full((encoder_layers, heads), float(init)))
         self.decoder = nn.Parameter(torch.full((decoder_layers, heads), float(init)))
 
-    def encoder_bias(self, layer: int, frames: int, rows: int, dtype: torch.dtype) -> torch.Tensor:
-        """Additive bias ``(1, H, N * rows, N * rows)`` for encoder self-attention over ``frames`` frames of
-        ``rows`` features each (frame after frame): 0 within a frame, the layer's bias across frames."""
+    def encoder_biases(self, frames: int, rows: int, dtype: torch.dtype) -> torch.Tensor:
+        """Additive biases ``(layers, 1, H, N * rows, N * rows)``, one per encoder layer, for self-attention over
+        ``frames`` frames of ``rows`` features each (frame after frame): 0 within a frame, the layer's bias
+        across frames."""
         frame = torch.arange(frames, device=self.encoder.device).repeat_interleave(rows)  # (N*rows,)
         across = (frame[:, None] != frame[None, :]).to(dtype)  # (N*rows, N*rows)
-        return (self.encoder[layer].to(dtype)[:, None, None] * across)[None]
+        return self.encoder.to(dtype)[:, None, :, None, None] * across
 
-    def decoder_bias(
-        self, layer: int, own_rows: int, other_rows: int, after_rows: int, dtype: torch.dtype
-    ) -> torch.Tensor:
-        """Additive bias ``(1, H, 1, M)`` for cross-attention to a per-frame memory laid out as the frame's own
-        ``own_rows``, the other frames' ``other_rows``, then ``after_rows`` of the frame's own (fine features):
-        the layer's bias on the other frames' rows, 0 elsewhere."""
+    def decoder_biases(self, own_rows: int, other_rows: int, after_rows: int, dtype: torch.dtype) -> torch.Tensor:
+        """Additive biases ``(layers, 1, H, 1, M)``, one per decoder layer, for cross-attention to a per-frame
+        memory laid out as the frame's own ``own_rows``, the other frames' ``other_rows``, then ``after_rows`` of
+        the frame's own (fine features): the layer's bias on the other frames' rows, 0 elsewhere."""
         other = torch.zeros(own_rows + other_rows + after_rows, dtype=dtype, device=self.decoder.device)
         other[own_rows : own_rows + other_rows] = 1
-        return (self.decoder[layer].to(dtype)[:, None] * other[None])[None, :, None, :]
+        return self.decoder.to(dtype)[:, None, :, None, None] * other

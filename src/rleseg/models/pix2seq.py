@@ -218,11 +218,11 @@ class Pix2SeqModel(nn.Module):
             x = feats.flatten(2).transpose(1, 2)  # (B, hw, D)
             pos = grid_encoding(h, w, d, feats.device)[None]
         pos = pos.to(x.dtype)
+        biases = None  # (layers, 1, H, N*hw, N*hw): attention across frames
+        if self.frame_bias is not None and n:
+            biases = self.frame_bias.encoder_biases(n, h * w, x.dtype)
         for i, layer in enumerate(self.encoder):
-            bias = None
-            if self.frame_bias is not None and n:
-                bias = self.frame_bias.encoder_bias(i, n, x.shape[1] // n, x.dtype)
-            x = layer(x, pos, bias)
+            x = layer(x, pos, None if biases is None else biases[i])
         clip_memory = self.encoder_norm(x) + pos
         # per-frame sequences: one copy of the clip's memory per frame, (B*N, N*hw, D)
         memory = clip_memory if self.own_frame is None else self._frame_memories(clip_memory, n)
@@ -255,21 +255,19 @@ class Pix2SeqModel(nn.Module):
         b, m, d = memory.shape
         frames = memory.view(b, n, m // n, d)  # (B, N, hw, D)
         order = torch.tensor([[t, *(s for s in range(n) if s != t)] for t in range(n)], device=memory.device)
-        copies = frames[:, order]  # (B, N, N, hw, D): copy t, its frames own-first
-        own = torch.zeros(n, 1, 1, dtype=memory.dtype, device=memory.device)
-        own[0] = 1
-        copies = copies + own * self.own_frame.to(memory.dtype)
+        copies = frames[:, order]  # (B, N, N, hw, D): copy t, its frames own-first (a new tensor)
+        copies[:, :, 0] += self.own_frame.to(memory.dtype)
         return copies.reshape(b * n, m, d)
 
-    def _cross_bias(self, layer: int, cross_rows: int, dtype: torch.dtype) -> torch.Tensor | None:
-        """The frame bias of decoder ``layer``'s cross-attention to ``cross_rows`` rows of a per-frame memory
-        (own frame, other frames, then the fine rows if ``fine_memory``), or None without it."""
+    def _cross_biases(self, cross_rows: int, dtype: torch.dtype) -> list[torch.Tensor | None]:
+        """Per decoder layer, the frame bias ``(1, H, 1, M)`` of its cross-attention to ``cross_rows`` rows of a
+        per-frame memory (own frame, other frames, then the fine rows if ``fine_memory``); None without one."""
         if self.frame_bias is None or not self.per_frame_sequences:
-            return None
+            return [None] * len(self.decoder)
         fine_rows = self.fine_cells if self.cfg.fine_memory else 0
         coarse = cross_rows - fine_rows
         own = coarse // self.sequence_frames
-        return self.frame_bias.decoder_bias(layer, own, coarse - own, fine_rows, dtype)
+        return list(self.frame_bias.decoder_biases(own, coarse - own, fine_rows, dtype))
 
     def split_memory(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """``memory (B, M, D)`` -> what the decoder cross-attends to, the fine features ``(B, G, D)`` and the
@@ -303,8 +301,8 @@ class Pix2SeqModel(nn.Module):
         """Teacher-forced decoding: ``inputs (B, T)`` tokens, ``memory (B, M, D)`` -> logits ``(B, T, V)``."""
         cross, fine, keys = self.split_memory(memory)
         x = self._token_inputs(inputs, fine=fine)
-        for i, layer in enumerate(self.decoder):
-            x = layer(x, cross, cross_bias=self._cross_bias(i, cross.shape[1], x.dtype))
+        for layer, bias in zip(self.decoder, self._cross_biases(cross.shape[1], x.dtype), strict=True):
+            x = layer(x, cross, cross_bias=bias)
         return self._logits(x, keys)
 
     def new_cache(self) -> list[dict[str, dict[str, torch.Tensor]]]:
@@ -321,8 +319,9 @@ class Pix2SeqModel(nn.Module):
         """One cached step: ``tokens (B, 1)`` at position ``offset`` -> logits ``(B, V)`` of the next token."""
         cross, fine, keys = self.split_memory(memory)
         x = self._token_inputs(tokens, offset, fine=fine)
-        for i, (layer, layer_cache) in enumerate(zip(self.decoder, cache, strict=True)):
-            x = layer(x, cross, cache=layer_cache, cross_bias=self._cross_bias(i, cross.shape[1], x.dtype))
+        biases = self._cross_biases(cross.shape[1], x.dtype)
+        for layer, layer_cache, bias in zip(self.decoder, cache, biases, strict=True):
+            x = layer(x, cross, cache=layer_cache, cross_bias=bias)
         return self._logits(x, keys)[:, -1]
 
     def forward(self, images: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
