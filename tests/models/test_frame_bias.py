@@ -95,3 +95,11 @@ def test_reports_name_the_bias() -> None:
     cfg.data.patch_size = 32
     seg = Pix2SeqSegmenter.create(cfg, ["background", "a", "b"])
     assert "attention across frames biased (learned, from -4)" in dict(seg.describe())["model"]
+    with torch.no_grad():  # as if trained: the report says where the biases went and what weight that gives
+        seg.model.frame_bias.encoder.fill_(-3.0)
+        seg.model.frame_bias.decoder[0, 0] = -5.0
+    text = dict(seg.describe())["model"]
+    assert "(learned, from -4; now -5.0 to -3.0: another frame's features weigh 0.67-5% of the frame's own" in text
+    with torch.no_grad():
+        seg.model.frame_bias.decoder.fill_(-3.0)
+    assert "now -3.0 to -3.0: another frame's features weigh 5% of" in dict(seg.describe())["model"]

@@ -41,3 +41,8 @@ class FrameAttentionBias(nn.Module):
         other = torch.zeros(own_rows + other_rows + after_rows, dtype=dtype, device=self.decoder.device)
         other[own_rows : own_rows + other_rows] = 1
         return self.decoder.to(dtype)[:, None, :, None, None] * other
+
+    def learned_range(self) -> tuple[float, float]:
+        """The smallest and largest bias over all layers and heads (encoder and decoder) as they are now."""
+        values = torch.cat([self.encoder.detach().flatten(), self.decoder.detach().flatten()])
+        return float(values.min()), float(values.max())

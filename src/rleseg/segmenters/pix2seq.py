@@ -9,6 +9,7 @@ trained with; checkpoints written before model families existed (``Pix2SeqTask``
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar
@@ -203,11 +204,21 @@ class Pix2SeqSegmenter(Segmenter):
             if frames and not m.static_input:
                 fine += FUSION_WORDS[m.frame_fusion]
         if m.frame_attention_bias is not None:
-            fine += f"; attention across frames biased (learned, from {m.frame_attention_bias:g})"
+            fine += f"; attention across frames biased (learned, from {m.frame_attention_bias:g}"
+            fine += self._learned_frame_bias(m.frame_attention_bias) + ")"
         return [
             ("model", f"pix2seq: {m.backbone}, {m.encoder_layers}+{m.decoder_layers} layers, dim {m.dim}{fine}"),
             ("tokenizer", f"{tok.name}, S={tok.height}x{tok.width}, L={tok.max_len}{frames}"),
         ]
+
+    def _learned_frame_bias(self, init: float) -> str:
+        """Where training took the frame biases, e.g. ``"; now -4.1 to -3.9: ..."`` (empty while they are still at
+        ``init``): how much the model has learned to read the clip's other frames."""
+        lo, hi = self.model.frame_bias.learned_range()
+        if max(abs(lo - init), abs(hi - init)) < 0.05:
+            return ""
+        share = f"{100 * math.exp(lo):.2g}" + ("" if hi - lo < 0.05 else f"-{100 * math.exp(hi):.2g}")
+        return f"; now {lo:.1f} to {hi:.1f}: another frame's features weigh {share}% of the frame's own at equal score"
 
     def collate(self) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
         d = self.cfg.data
