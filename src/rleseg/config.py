@@ -160,7 +160,10 @@ class GenerationSection:
     votes of overlapping windows and test-time views: ``sqrt-inverse`` weighs each class's votes by
     1 / sqrt of its pixel frequency in the training windows (counted during training and kept in the
     checkpoint), so that a rare class found in fewer views is not outvoted by a common one; ``plain`` counts
-    every vote alike.
+    every vote alike. ``earliest_start`` (greedy decoding, schemes with one start token per run): when the most
+    likely next token is a start, take the earliest start whose probability is at least this fraction of the
+    most likely start's (:func:`rleseg.inference.generate.earliest_start`); a sequence's starts only increase,
+    so a start chosen past a cell loses that cell. None: plain argmax.
     """
 
     greedy: bool = True
@@ -169,6 +172,7 @@ class GenerationSection:
     constrained: bool = True
     cleanup: int = 0
     class_vote: str = "sqrt-inverse"
+    earliest_start: float | None = None
 
 
 @dataclass

@@ -12,6 +12,7 @@ nothing dropped. Sampling: greedy, temperature, and nucleus (top-p; the paper us
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
@@ -25,23 +26,43 @@ from rleseg.tokenizers.vocab import EOS, PAD, PROMPT
 
 @dataclass
 class SamplingConfig:
-    """How the next token is chosen: ``greedy`` argmax, or sampling with ``temperature`` and ``top_p``."""
+    """How the next token is chosen: ``greedy`` argmax, or sampling with ``temperature`` and ``top_p``.
+
+    ``earliest_start`` (greedy only) with ``start_range`` (the ``[first, stop)`` token ids of the start tokens,
+    in the order a sequence visits them): when the most likely token is a start, take instead the earliest
+    start whose probability is at least ``earliest_start`` times the most likely start's. A sequence's starts
+    only increase, so a start chosen past a cell skips that cell for good.
+    """
 
     greedy: bool = True
     temperature: float = 1.0
     top_p: float | None = None
+    earliest_start: float | None = None
+    start_range: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if self.top_p is not None and not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.earliest_start is not None:
+            if not 0 < self.earliest_start <= 1:
+                raise ValueError(f"earliest_start must be in (0, 1], got {self.earliest_start}")
+            if not self.greedy:
+                raise ValueError(
+                    "earliest_start picks among starts in greedy decoding; it cannot be used with sampling"
+                )
+            if self.start_range is None:
+                raise ValueError("earliest_start needs the start tokens' range (start_range)")
 
 
 def choose_tokens(logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Generator | None) -> torch.Tensor:
     """Next tokens ``(B,)`` from logits ``(B, V)`` (already masked with -inf where forbidden)."""
     if cfg.greedy:
-        return logits.argmax(dim=-1)
+        best = logits.argmax(dim=-1)
+        if cfg.earliest_start is None or cfg.start_range is None:
+            return best
+        return earliest_start(logits, best, cfg.start_range, cfg.earliest_start)
     probs = torch.softmax(logits.float() / cfg.temperature, dim=-1)
     if cfg.top_p is not None and cfg.top_p < 1:
         sorted_p, order = probs.sort(dim=-1, descending=True)
@@ -49,6 +70,21 @@ def choose_tokens(logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Ge
         sorted_p = sorted_p * keep
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def earliest_start(
+    logits: torch.Tensor, best: torch.Tensor, start_range: tuple[int, int], fraction: float
+) -> torch.Tensor:
+    """Tokens ``(B,)``: ``best`` where it is not a start; else the first start token in ``start_range`` whose
+    logit is within ``log(fraction)`` of the best start's (probability at least ``fraction`` of it). Starts the
+    grammar forbids (-inf) never qualify, so the choice stays allowed."""
+    first, stop = start_range
+    starts = logits[:, first:stop]
+    top = starts.max(dim=-1, keepdim=True).values
+    close = starts >= top + math.log(fraction)  # (B, n_starts); the best start itself always qualifies
+    earliest = close.to(torch.uint8).argmax(dim=-1) + first  # argmax returns the first True
+    is_start = (best >= first) & (best < stop)
+    return torch.where(is_start, earliest, best)
 
 
 CPU_ENCODE_CHUNK = 8  # images per encoder call on a CPU (measured: 8 beats 4, 16, 32 and 64 at P = 128)

@@ -293,11 +293,30 @@ class Pix2SeqSegmenter(Segmenter):
         """Generated tokens ``(B, T)`` for images or clips (``(B * N, T)`` with one sequence per frame), with
         the config's sampling and grammar."""
         g = self.cfg.generation
-        sampling = SamplingConfig(greedy=g.greedy, temperature=g.temperature, top_p=g.top_p)
+        sampling = SamplingConfig(
+            greedy=g.greedy,
+            temperature=g.temperature,
+            top_p=g.top_p,
+            earliest_start=g.earliest_start,
+            start_range=self._start_range() if g.earliest_start is not None else None,
+        )
         budget = max_len or self.sequence_tokenizer.max_len or self.cfg.tokenizer.max_len
         if isinstance(self.model, MultiHeadPix2Seq):
             return generate_runs(self.model, images, budget, grammar=self.grammar, sampling=sampling)
         return generate(self.model, images, budget, grammar=self.grammar, sampling=sampling)
+
+    def _start_range(self) -> tuple[int, int]:
+        """Token ids ``[first, stop)`` of the sequence scheme's start tokens (for ``generation.earliest_start``);
+        ValueError naming the scheme when its runs do not begin with one start token."""
+        tok = self.sequence_tokenizer
+        if "starts" not in [r.name for r in tok.vocab]:
+            raise ValueError(
+                f"generation.earliest_start={self.cfg.generation.earliest_start} picks among start tokens, but "
+                f"tokenizer {tok.name} writes a run's start as {[r.name for r in tok.vocab][3:]}; "
+                "set generation.earliest_start to null"
+            )
+        starts = tok.vocab["starts"]
+        return starts.start, starts.stop
 
     def predict_windows(self, images: torch.Tensor, previous: WindowPrediction | None = None) -> WindowPrediction:
         """Generate and decode: masks at S, instances for instance-aware schemes, ``extras["lengths"]`` (for
