@@ -214,6 +214,8 @@ class Pix2SeqSegmenter(Segmenter):
     def _learned_frame_bias(self, init: float) -> str:
         """Where training took the frame biases, e.g. ``"; now -4.1 to -3.9: ..."`` (empty while they are still at
         ``init``): how much the model has learned to read the clip's other frames."""
+        if self.model.frame_bias is None:
+            return ""
         lo, hi = self.model.frame_bias.learned_range()
         if max(abs(lo - init), abs(hi - init)) < 0.05:
             return ""
