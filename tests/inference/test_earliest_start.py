@@ -92,6 +92,8 @@ def test_the_segmenter_passes_it_and_refuses_schemes_without_one_start_token() -
     cfg2.model.pix2seq = TINY
     cfg2.data.patch_size = 64
     cfg2.generation.earliest_start = 0.05
-    seg2 = Pix2SeqSegmenter.create(cfg2, ["background", "a", "b"])
-    with pytest.raises(ValueError, match=r"earliest_start=0.05 picks among start tokens, but tokenizer lac"):
-        seg2.predict_windows(torch.randint(0, 255, (1, 3, 64, 64), dtype=torch.uint8))
+    with pytest.raises(ValueError, match=r"earliest_start=0.05 picks among start tokens, but tokenizer lac has no"):
+        Pix2SeqSegmenter.create(cfg2, ["background", "a", "b"])  # refused when built, before any training
+    cfg.generation.greedy = False
+    with pytest.raises(ValueError, match="cannot be used with sampling"):
+        Pix2SeqSegmenter.create(cfg, ["background", "a", "b"])

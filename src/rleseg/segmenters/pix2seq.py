@@ -129,6 +129,7 @@ class Pix2SeqSegmenter(Segmenter):
         self.model = build_model(self.tok, self.cfg.model.pix2seq)
         self._grammar: Grammar | None = None
         check_class_vote(self.cfg.generation.class_vote)
+        self.sampling = self._sampling()  # bad generation settings are refused before any training
         # training pixels of each class (at S) seen so far: the weights of fg-vote's class votes; in checkpoints
         self.register_buffer("class_pixels", torch.zeros(len(self.class_names), dtype=torch.int64))
 
@@ -294,18 +295,22 @@ class Pix2SeqSegmenter(Segmenter):
     def generate_tokens(self, images: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
         """Generated tokens ``(B, T)`` for images or clips (``(B * N, T)`` with one sequence per frame), with
         the config's sampling and grammar."""
+        sampling = self.sampling
+        budget = max_len or self.sequence_tokenizer.max_len or self.cfg.tokenizer.max_len
+        if isinstance(self.model, MultiHeadPix2Seq):
+            return generate_runs(self.model, images, budget, grammar=self.grammar, sampling=sampling)
+        return generate(self.model, images, budget, grammar=self.grammar, sampling=sampling)
+
+    def _sampling(self) -> SamplingConfig:
+        """The config's ``generation`` settings as a :class:`SamplingConfig` (ValueError on a bad one)."""
         g = self.cfg.generation
-        sampling = SamplingConfig(
+        return SamplingConfig(
             greedy=g.greedy,
             temperature=g.temperature,
             top_p=g.top_p,
             earliest_start=g.earliest_start,
             start_range=self._start_range() if g.earliest_start is not None else None,
         )
-        budget = max_len or self.sequence_tokenizer.max_len or self.cfg.tokenizer.max_len
-        if isinstance(self.model, MultiHeadPix2Seq):
-            return generate_runs(self.model, images, budget, grammar=self.grammar, sampling=sampling)
-        return generate(self.model, images, budget, grammar=self.grammar, sampling=sampling)
 
     def _start_range(self) -> tuple[int, int]:
         """Token ids ``[first, stop)`` of the sequence scheme's start tokens (for ``generation.earliest_start``);
@@ -314,7 +319,7 @@ class Pix2SeqSegmenter(Segmenter):
         if "starts" not in [r.name for r in tok.vocab]:
             raise ValueError(
                 f"generation.earliest_start={self.cfg.generation.earliest_start} picks among start tokens, but "
-                f"tokenizer {tok.name} writes a run's start as {[r.name for r in tok.vocab][3:]}; "
+                f"tokenizer {tok.name} has no 'starts' range (its ranges: {[r.name for r in tok.vocab][3:]}); "
                 "set generation.earliest_start to null"
             )
         starts = tok.vocab["starts"]
