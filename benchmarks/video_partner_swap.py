@@ -57,12 +57,12 @@ def clip_pairs(
                         yield clip, swapped, f, sample.mask[window][f]
 
 
-def predict_frames(seg: Segmenter, clips: list[np.ndarray], frames: list[int], patch: int) -> list[np.ndarray]:
-    """Frame ``frames[i]`` of the prediction of clip ``clips[i]`` (``(N, P, P, 3)`` uint8), at ``(P, P)``."""
+def predict_clips(seg: Segmenter, clips: list[np.ndarray], patch: int) -> list[np.ndarray]:
+    """The predicted labels ``(N, P, P)`` of each clip ``(N, P, P, 3)`` uint8, one prediction pass."""
     batch = torch.from_numpy(np.stack(clips)).permute(0, 1, 4, 2, 3).contiguous()  # (B, N, 3, P, P)
     with torch.no_grad():
         masks = seg.predict_windows(batch).masks.cpu().numpy()  # (B, N, S, S)
-    return [resize_nearest(m[f], (patch, patch)) for m, f in zip(masks, frames, strict=True)]
+    return [resize_nearest(m, (patch, patch)) for m in masks]
 
 
 def score_swaps(
@@ -75,12 +75,12 @@ def score_swaps(
     count = 0
 
     def flush() -> None:
-        which = [p[2] for p in pending]
-        own = predict_frames(seg, [p[0] for p in pending], which, patch)
-        swapped = predict_frames(seg, [p[1] for p in pending], which, patch)
-        for (_, _, _, gt), a, b in zip(pending, own, swapped, strict=True):
-            scores["own clip"].update(gt, a)
-            scores["other frames swapped"].update(gt, b)
+        own_clips = {id(p[0]): p[0] for p in pending}  # a window's N items share their own clip: predict it once
+        own = dict(zip(own_clips, predict_clips(seg, list(own_clips.values()), patch), strict=True))
+        swapped = predict_clips(seg, [p[1] for p in pending], patch)
+        for (clip, _, f, gt), other in zip(pending, swapped, strict=True):
+            scores["own clip"].update(gt, own[id(clip)][f])
+            scores["other frames swapped"].update(gt, other[f])
         pending.clear()
 
     for item in clip_pairs(videos, frames, patch):

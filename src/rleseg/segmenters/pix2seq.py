@@ -129,7 +129,7 @@ class Pix2SeqSegmenter(Segmenter):
         self.model = build_model(self.tok, self.cfg.model.pix2seq)
         self._grammar: Grammar | None = None
         check_class_vote(self.cfg.generation.class_vote)
-        self.sampling = self._sampling()  # bad generation settings are refused before any training
+        self._sampling()  # bad generation settings are refused here, before any training
         # training pixels of each class (at S) seen so far: the weights of fg-vote's class votes; in checkpoints
         self.register_buffer("class_pixels", torch.zeros(len(self.class_names), dtype=torch.int64))
 
@@ -295,7 +295,7 @@ class Pix2SeqSegmenter(Segmenter):
     def generate_tokens(self, images: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
         """Generated tokens ``(B, T)`` for images or clips (``(B * N, T)`` with one sequence per frame), with
         the config's sampling and grammar."""
-        sampling = self.sampling
+        sampling = self._sampling()
         budget = max_len or self.sequence_tokenizer.max_len or self.cfg.tokenizer.max_len
         if isinstance(self.model, MultiHeadPix2Seq):
             return generate_runs(self.model, images, budget, grammar=self.grammar, sampling=sampling)
