@@ -197,3 +197,19 @@ def test_test_time_views_are_recorded_and_bad_counts_refused(ckpt: Path, tmp_pat
     code, output = evaluate(ckpt, "synthetic-cells", "--out", tmp_path / "v3", "--views", "3")
     assert code == 1 and "expected 1, 2, 4 or 8, got 3" in output
     assert not (tmp_path / "v3" / "metrics.json").exists()
+
+
+def test_earliest_start_is_set_for_the_evaluation_recorded_and_bad_values_refused(ckpt: Path, tmp_path: Path) -> None:
+    code, output = evaluate(ckpt, "synthetic-cells", "--out", tmp_path / "e", "--earliest-start", "0.1", "--limit", "1")
+    assert code == 0, output
+    report = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert report["source"]["earliest_start"] == 0.1
+    assert "the earliest start at least 0.1x as likely" in (tmp_path / "e" / "report.html").read_text()
+    code, output = evaluate(ckpt, "synthetic-cells", "--out", tmp_path / "own", "--limit", "1")  # demo.yaml: 0.2
+    assert code == 0 and json.loads((tmp_path / "own" / "metrics.json").read_text())["source"]["earliest_start"] == 0.2
+    code, output = evaluate(ckpt, "synthetic-cells", "--out", tmp_path / "off", "--limit", "1", "--earliest-start", "0")
+    assert code == 0 and json.loads((tmp_path / "off" / "metrics.json").read_text())["source"]["earliest_start"] is None
+    assert "earliest start" not in (tmp_path / "off" / "report.html").read_text()
+    code, output = evaluate(ckpt, "synthetic-cells", "--out", tmp_path / "bad", "--earliest-start", "2")
+    assert code == 2 and "--earliest-start" in output
+    assert not (tmp_path / "bad" / "metrics.json").exists()

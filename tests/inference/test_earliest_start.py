@@ -97,3 +97,32 @@ def test_the_segmenter_passes_it_and_refuses_schemes_without_one_start_token() -
     cfg.generation.greedy = False
     with pytest.raises(ValueError, match="cannot be used with sampling"):
         Pix2SeqSegmenter.create(cfg, ["background", "a", "b"])
+
+
+def test_a_predictor_turns_it_on_and_off_for_a_trained_model_and_refuses_what_cannot_take_it() -> None:
+    from tests.segmenters.test_smp_losses import CLASSES, tiny
+
+    from rleseg.inference.predictor import Predictor
+    from rleseg.segmenters.smp import SmpSegmenter
+
+    cfg = Config(tokenizer=TokenizerConfig(name="lac", mask_size=8, max_len=32))
+    cfg.model.pix2seq = TINY
+    cfg.data.patch_size = 64
+    seg = Pix2SeqSegmenter.create(cfg, ["background", "a", "b"])
+    assert "decoding" not in dict(seg.describe())
+    Predictor(seg, device="cpu", earliest_start=0.1)
+    assert seg.cfg.generation.earliest_start == 0.1 and seg._sampling().earliest_start == 0.1
+    assert dict(seg.describe())["decoding"] == "greedy; the earliest start at least 0.1x as likely as the best start"
+    Predictor(seg, device="cpu")  # None: the model's setting stays
+    assert seg.cfg.generation.earliest_start == 0.1
+    Predictor(seg, device="cpu", earliest_start=0)
+    assert seg.cfg.generation.earliest_start is None and seg._sampling().start_range is None
+    with pytest.raises(ValueError, match=r"earliest_start must be in \[0, 1\] \(0: off\), got 1.5"):
+        Predictor(seg, device="cpu", earliest_start=1.5)
+    seg.cfg.generation.greedy = False
+    with pytest.raises(ValueError, match="cannot be used with sampling"):
+        Predictor(seg, device="cpu", earliest_start=0.2)
+    assert seg.cfg.generation.earliest_start is None, "a refused setting leaves the model as it was"
+    unet = SmpSegmenter.create(tiny(), CLASSES)
+    with pytest.raises(ValueError, match="a smp model generates none"):
+        Predictor(unet, device="cpu", earliest_start=0.1)

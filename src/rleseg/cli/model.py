@@ -94,6 +94,17 @@ def predict(
             show_default=False,
         ),
     ] = None,
+    earliest_start: Annotated[
+        float | None,
+        typer.Option(
+            "--earliest-start",
+            min=0.0,
+            max=1.0,
+            help="Token models: when the likeliest token is a start, write the earliest start at least F times as "
+            "likely instead (fewer skipped objects; 0: off; default: the config's generation.earliest_start).",
+            show_default=False,
+        ),
+    ] = None,
     video: Annotated[
         bool, typer.Option("--video", help="A folder of images is one video also for an image model.")
     ] = False,
@@ -128,6 +139,7 @@ def predict(
             frame_stride=frame_stride,
             cleanup=cleanup,
             views=views,
+            earliest_start=earliest_start,
             video=video,
             overwrite=overwrite,
         )
@@ -210,6 +222,18 @@ def evaluate(
             show_default=False,
         ),
     ] = None,
+    earliest_start: Annotated[
+        float | None,
+        typer.Option(
+            "--earliest-start",
+            min=0.0,
+            max=1.0,
+            help="CKPT form, token models: when the likeliest token is a start, write the earliest start at least "
+            "F times as likely instead (fewer skipped objects; 0: off; default: the config's "
+            "generation.earliest_start).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Score a checkpoint on a dataset (CKPT DATA) or masks on disk (--pred --gt): metrics.json and report.html.
 
@@ -247,6 +271,7 @@ def evaluate(
                 overlays=overlays,
                 frame_stride=frame_stride,
                 views=views,
+                earliest_start=earliest_start,
             )
         raise typer.Exit(1 if done.problems else 0)
     for value, option in ((pred, "--pred"), (gt, "--gt"), (out, "--out")):

@@ -159,6 +159,7 @@ def evaluate_checkpoint(
     merge: str | None = None,
     frame_stride: int | None = None,
     views: int | None = None,
+    earliest_start: float | None = None,
     device: str = "cpu",
     batch_size: int | None = None,
     limit: int | None = None,
@@ -172,7 +173,8 @@ def evaluate_checkpoint(
     truth and write masks, ``metrics.json`` and ``report.html`` into ``out`` (``overlays``: also the overlay
     strips); print the metric tables. ``frame_stride``: clip stride T of a video checkpoint (default: the
     config's ``data.eval_frame_stride``, else N). ``views``: test-time views per window (1, 2, 4 or 8; default:
-    the config's ``data.eval_views``). ``title``: the report's heading (default: checkpoint and data)."""
+    the config's ``data.eval_views``). ``earliest_start``: token models' ``generation.earliest_start`` (default:
+    the config's; 0: off). ``title``: the report's heading (default: checkpoint and data)."""
     from rleseg.commands.evaluate_report import print_written, training_curves, write_outputs
     from rleseg.data.formats.files import DatasetError
     from rleseg.inference.predictor import Predictor
@@ -188,7 +190,13 @@ def evaluate_checkpoint(
     check_outputs(out, overwrite)
     try:
         predictor = Predictor.from_checkpoint(
-            checkpoint, device=device, batch_size=batch_size, stride=stride, merge=merge, views=views
+            checkpoint,
+            device=device,
+            batch_size=batch_size,
+            stride=stride,
+            merge=merge,
+            views=views,
+            earliest_start=earliest_start,
         )
     except (ValueError, RuntimeError) as err:  # RuntimeError: e.g. a CUDA device that is not there
         raise CommandError(str(err)) from None
@@ -280,6 +288,7 @@ def evaluate_checkpoint(
         "split": split,
         "limit": limit,
         "views": predictor.views,
+        "earliest_start": cfg.generation.earliest_start if tok is not None else None,
     }
     written = write_outputs(
         out,

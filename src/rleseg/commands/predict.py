@@ -49,6 +49,7 @@ def predict(
     frame_stride: int | None = None,
     cleanup: int | None = None,
     views: int | None = None,
+    earliest_start: float | None = None,
     video: bool = False,
     overwrite: bool = False,
     console: Console | None = None,
@@ -57,7 +58,8 @@ def predict(
 
     ``frame_stride``: T, the first frames of a video model's clips are T apart (default: the config's, else
     N); ``cleanup``: close gaps of up to this many pixels (default: the config's, 0: off); ``views``: test-time
-    views per window (1, 2, 4 or 8; default: the config's ``data.eval_views``); ``video``: a
+    views per window (1, 2, 4 or 8; default: the config's ``data.eval_views``); ``earliest_start``: token
+    models' ``generation.earliest_start`` (default: the config's; 0: off); ``video``: a
     folder of images is one video also for an image model.
     """
     if merge is not None and merge not in MERGE_RULES:
@@ -73,6 +75,7 @@ def predict(
             merge=merge,
             cleanup=cleanup,
             views=views,
+            earliest_start=earliest_start,
         )
     except (ValueError, RuntimeError) as err:  # RuntimeError: e.g. a CUDA device that is not there
         raise CommandError(str(err)) from None

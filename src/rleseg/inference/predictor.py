@@ -63,7 +63,8 @@ class Predictor:
     background gaps of up to this many pixels in the full-size masks (default: the config's
     ``generation.cleanup``; 0: off); ``views``: test-time views per window (1, 2, 4 or 8 flips and quarter
     turns merged by ``merge``; default: the config's ``data.eval_views``, or 1 when ``merge`` cannot combine
-    views; :mod:`rleseg.inference.views`), not for instance-aware or streaming models.
+    views; :mod:`rleseg.inference.views`), not for instance-aware or streaming models; ``earliest_start``:
+    token models' ``generation.earliest_start`` (default: the config's; 0: off; the model is changed in place).
     """
 
     def __init__(
@@ -76,7 +77,12 @@ class Predictor:
         merge: str | None = None,
         cleanup: int | None = None,
         views: int | None = None,
+        earliest_start: float | None = None,
     ) -> None:
+        if earliest_start is not None:
+            if isinstance(earliest_start, bool) or not 0 <= earliest_start <= 1:
+                raise ValueError(f"earliest_start must be in [0, 1] (0: off), got {earliest_start!r}")
+            segmenter.set_earliest_start(float(earliest_start) or None)
         self.device = resolve_device(device)
         self.segmenter = segmenter.to(self.device).eval()
         self.batch_size = batch_size or default_batch_size(segmenter)

@@ -89,6 +89,14 @@ class Segmenter(L.LightningModule, abc.ABC):
         overlapping windows and test-time views (default None: every vote counts 1)."""
         return None
 
+    def set_earliest_start(self, fraction: float | None) -> None:
+        """Generate with ``generation.earliest_start = fraction`` from now on (None: off); only token families
+        generate start tokens, so the default refuses with a ValueError naming the family."""
+        raise ValueError(
+            f"earliest_start picks among generated start tokens; a {self.family} model generates none "
+            "(it applies to token models, family pix2seq)"
+        )
+
     def train_frames(self) -> int | None:
         """Frames of each training and validation window (default ``spec.num_frames``); a streaming family
         that learns from the labels of earlier frames reads clips although it predicts frame by frame."""

@@ -207,10 +207,14 @@ class Pix2SeqSegmenter(Segmenter):
         if m.frame_attention_bias is not None:
             fine += f"; attention across frames biased (learned, from {m.frame_attention_bias:g}"
             fine += self._learned_frame_bias(m.frame_attention_bias) + ")"
-        return [
+        facts = [
             ("model", f"pix2seq: {m.backbone}, {m.encoder_layers}+{m.decoder_layers} layers, dim {m.dim}{fine}"),
             ("tokenizer", f"{tok.name}, S={tok.height}x{tok.width}, L={tok.max_len}{frames}"),
         ]
+        if self.cfg.generation.earliest_start is not None:
+            f = self.cfg.generation.earliest_start
+            facts.append(("decoding", f"greedy; the earliest start at least {f:g}x as likely as the best start"))
+        return facts
 
     def _learned_frame_bias(self, init: float) -> str:
         """Where training took the frame biases, e.g. ``"; now -4.1 to -3.9: ..."`` (empty while they are still at
@@ -311,6 +315,17 @@ class Pix2SeqSegmenter(Segmenter):
             earliest_start=g.earliest_start,
             start_range=self._start_range() if g.earliest_start is not None else None,
         )
+
+    def set_earliest_start(self, fraction: float | None) -> None:
+        """Generate with ``generation.earliest_start = fraction`` from now on (None: off); ValueError, with the
+        settings unchanged, when the scheme has no start tokens or the other generation settings forbid it."""
+        g = self.cfg.generation
+        before, g.earliest_start = g.earliest_start, fraction
+        try:
+            self._sampling()
+        except ValueError:
+            g.earliest_start = before
+            raise
 
     def _start_range(self) -> tuple[int, int]:
         """Token ids ``[first, stop)`` of the sequence scheme's start tokens (for ``generation.earliest_start``);
