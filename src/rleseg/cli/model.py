@@ -9,6 +9,11 @@ import typer
 
 from rleseg.cli.app import app, user_errors
 
+EARLIEST_START_HELP = (
+    "when the likeliest token is a start, write the earliest start at least F times as likely instead (fewer "
+    "skipped objects; 0: off; default: the config's generation.earliest_start)."
+)
+
 
 # ----- rleseg train -------------------------------------------------------------------------------------
 @app.command()
@@ -100,8 +105,7 @@ def predict(
             "--earliest-start",
             min=0.0,
             max=1.0,
-            help="Token models: when the likeliest token is a start, write the earliest start at least F times as "
-            "likely instead (fewer skipped objects; 0: off; default: the config's generation.earliest_start).",
+            help=f"Token models: {EARLIEST_START_HELP}",
             show_default=False,
         ),
     ] = None,
@@ -228,9 +232,7 @@ def evaluate(
             "--earliest-start",
             min=0.0,
             max=1.0,
-            help="CKPT form, token models: when the likeliest token is a start, write the earliest start at least "
-            "F times as likely instead (fewer skipped objects; 0: off; default: the config's "
-            "generation.earliest_start).",
+            help=f"CKPT form, token models: {EARLIEST_START_HELP}",
             show_default=False,
         ),
     ] = None,
