@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -314,26 +314,37 @@ def compare(
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto: training and prediction.")] = "cpu",
     images: Annotated[int, typer.Option("--images", min=0, help="Images side by side in the HTML, worst first.")] = 12,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier comparison in --out.")] = False,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            "--seeds",
+            min=1,
+            help="Compare K times (OUT/seed-<k>/, each config's train.seed + k) and write every model's mean "
+            "and spread over the seeds to OUT/seeds.json and OUT/seeds.png.",
+        ),
+    ] = 1,
 ) -> None:
     """Train configs (or take checkpoints) on one dataset under one budget, evaluate all on one split, and
-    write OUT/comparison.json, OUT/comparison.html and a table with relative changes (paper Table 2).
-    Exit status 1 when any sample could not be scored."""
+    write OUT/comparison.json, OUT/comparison.html and a table with relative changes (paper Table 2); with
+    --seeds K, that K times and the mean and spread per model. Exit status 1 when any sample could not be scored."""
     from rleseg.commands import compare as compare_cmd
+    from rleseg.commands.compare_seeds import compare_seeds
 
+    options: dict[str, Any] = {
+        "names": names,
+        "overrides": overrides or [],
+        "minutes": minutes,
+        "split": split,
+        "reference": reference,
+        "device": device,
+        "images": images,
+        "overwrite": overwrite,
+    }
     with user_errors():
-        done = compare_cmd.compare(
-            inputs,
-            data,
-            out,
-            names=names,
-            overrides=overrides or [],
-            minutes=minutes,
-            split=split,
-            reference=reference,
-            device=device,
-            images=images,
-            overwrite=overwrite,
-        )
+        if seeds > 1:
+            done: Any = compare_seeds(inputs, data, out, seeds=seeds, **options)
+        else:
+            done = compare_cmd.compare(inputs, data, out, **options)
     raise typer.Exit(1 if done.problems else 0)
 
 

@@ -110,9 +110,11 @@ def plan(
     reference: str | None = None,
     device: str = "cpu",
     overwrite: bool = False,
+    seed_offset: int = 0,
 ) -> list[Candidate]:
     """Check every input and option before anything is trained; the configs resolved (their overrides, then
-    ``data.source``, ``train.out_dir``, the budget and the accelerator). CommandError naming the problem."""
+    ``data.source``, ``train.out_dir``, the budget, the accelerator and ``train.seed`` + ``seed_offset``).
+    CommandError naming the problem."""
     if not inputs:
         raise OptionError("give at least one config (.yaml) or checkpoint (.ckpt)", "CONFIG_OR_CKPT")
     for p in inputs:
@@ -147,6 +149,7 @@ def plan(
         cfg = train_cmd.load(path, list(overrides))
         cfg.data.source, cfg.train.out_dir, cfg.train.resume = str(data), str(out / "runs" / name), None
         cfg.train.accelerator = ACCELERATORS[device]
+        cfg.train.seed += seed_offset
         if minutes is not None:
             cfg.train.max_time_minutes = minutes
         plans.append(Candidate(name, path, cfg))
@@ -256,10 +259,11 @@ def compare(
     device: str = "cpu",
     images: int = DEFAULT_IMAGES,
     overwrite: bool = False,
+    seed_offset: int = 0,
     console: Console | None = None,
 ) -> Comparison:
-    """Train the configs and evaluate every model on one split of ``data``; write ``OUT/comparison.json``,
-    ``OUT/comparison.html`` and print the tables (see the module docstring)."""
+    """Train the configs (each with its ``train.seed`` + ``seed_offset``) and evaluate every model on one split
+    of ``data``; write ``OUT/comparison.json``, ``OUT/comparison.html`` and print the tables (module docstring)."""
     import torch
 
     from rleseg.commands.evaluate_checkpoint import open_data
@@ -279,6 +283,7 @@ def compare(
         reference=reference,
         device=device,
         overwrite=overwrite,
+        seed_offset=seed_offset,
     )
     ref = reference or plans[0].name
     eval_device = {"gpu": "cuda", "auto": "cuda" if torch.cuda.is_available() else "cpu"}.get(device, device)
@@ -314,7 +319,7 @@ def compare(
         "data": str(data),
         "split": split,
         "num_images": len(side.scores),
-        "budget": {"minutes": minutes, "overrides": list(overrides), "device": device},
+        "budget": {"minutes": minutes, "overrides": list(overrides), "device": device, "seed_offset": seed_offset},
         "reference": ref,
         "notes": _notes(plans, models, minutes),
         "models": models,

@@ -1,4 +1,5 @@
-"""The report's charts as PNG bytes: per-class bars, the confusion matrix, the sequence-length histogram.
+"""The report's charts as PNG bytes: per-class bars, the confusion matrix, the sequence-length histogram, and
+per-seed scores of several models.
 
 Drawn with matplotlib's object API on the Agg renderer (no pyplot, no display, no global state), so they
 can be made from any thread or process. Scores are fractions in ``[0, 1]`` (None: undefined) drawn in %.
@@ -80,6 +81,30 @@ def grouped_bars(
     ax.set_title(title, loc="left", fontsize=10, color=INK)
     _style(ax)
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=k, frameon=False, fontsize=8, handlelength=1.2)
+    return _png(fig)
+
+
+def seed_dots(
+    models: Mapping[str, Mapping[str, Sequence[float | None]]], panels: Sequence[tuple[str, str]], ylabel: str
+) -> bytes:
+    """A panel per ``(key, title)`` of ``panels``; in each, per model a dot per value of ``models[name][key]``
+    (fractions drawn in %, None skipped) and a line at their mean. PNG bytes."""
+    names = list(models)
+    if not names or not panels:
+        raise ValueError("seed_dots: nothing to draw (no models or no panels)")
+    fig = Figure(figsize=(3.0 * len(panels), 3.0), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
+    for ax, (key, title) in zip(axes, panels, strict=True):
+        for x, name in enumerate(names):
+            known = [100 * float(v) for v in models[name].get(key, []) if v is not None]
+            ax.scatter([x] * len(known), known, s=22, color=METRIC_COLOURS[x % len(METRIC_COLOURS)], zorder=3)
+            if known:
+                ax.hlines(float(np.mean(known)), x - 0.28, x + 0.28, color=INK, linewidth=1.6, zorder=4)
+        ax.set_xticks(range(len(names)), names, rotation=20 if len(names) > 3 else 0)
+        ax.set_xlim(-0.6, len(names) - 0.4)
+        ax.set_title(title, loc="left", fontsize=10, color=INK)
+        _style(ax)
+    axes[0].set_ylabel(ylabel, color=INK)
     return _png(fig)
 
 
