@@ -319,8 +319,8 @@ def compare(
         typer.Option(
             "--seeds",
             min=1,
-            help="Compare K times (OUT/seed-<k>/, each config's train.seed + k) and write every model's mean "
-            "and spread over the seeds to OUT/seeds.json and OUT/seeds.png.",
+            help="K > 1: compare K times (OUT/seed-<k>/, each config's train.seed + k) and write every model's "
+            "mean and spread over the seeds to OUT/seeds.json and OUT/seeds.png.",
         ),
     ] = 1,
 ) -> None:
