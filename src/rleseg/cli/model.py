@@ -15,6 +15,13 @@ EARLIEST_START_HELP = (
 )
 
 
+def earliest_start_option(scope: str) -> Any:
+    """The ``--earliest-start F`` option (0 to 1) of a command, its help starting with ``scope``."""
+    return typer.Option(
+        "--earliest-start", min=0.0, max=1.0, help=f"{scope}: {EARLIEST_START_HELP}", show_default=False
+    )
+
+
 # ----- rleseg train -------------------------------------------------------------------------------------
 @app.command()
 def train(
@@ -99,16 +106,7 @@ def predict(
             show_default=False,
         ),
     ] = None,
-    earliest_start: Annotated[
-        float | None,
-        typer.Option(
-            "--earliest-start",
-            min=0.0,
-            max=1.0,
-            help=f"Token models: {EARLIEST_START_HELP}",
-            show_default=False,
-        ),
-    ] = None,
+    earliest_start: Annotated[float | None, earliest_start_option("Token models")] = None,
     video: Annotated[
         bool, typer.Option("--video", help="A folder of images is one video also for an image model.")
     ] = False,
@@ -226,16 +224,7 @@ def evaluate(
             show_default=False,
         ),
     ] = None,
-    earliest_start: Annotated[
-        float | None,
-        typer.Option(
-            "--earliest-start",
-            min=0.0,
-            max=1.0,
-            help=f"CKPT form, token models: {EARLIEST_START_HELP}",
-            show_default=False,
-        ),
-    ] = None,
+    earliest_start: Annotated[float | None, earliest_start_option("CKPT form, token models")] = None,
 ) -> None:
     """Score a checkpoint on a dataset (CKPT DATA) or masks on disk (--pred --gt): metrics.json and report.html.
 
