@@ -57,14 +57,14 @@ def test_separate_grids_point_each_start_at_the_frame_it_names() -> None:
     clips = torch.rand(1, 2, 3, 32, 32)
     changed = clips.clone()
     changed[:, 1] = torch.rand(3, 32, 32)  # only the second frame differs
-    _, fine, keys = model.split_memory(model.encode(clips))
-    _, fine2, keys2 = model.split_memory(model.encode(changed))
-    assert fine is not None and keys is not None and fine2 is not None and keys2 is not None
+    _, fine = model.split_memory(model.encode(clips))
+    _, fine2 = model.split_memory(model.encode(changed))
+    assert fine is not None and fine2 is not None
     assert fine.shape == (1, 128, TINY.dim)
     hidden = torch.randn(1, 1, TINY.dim)
     logits = torch.zeros(1, 1, tok.vocab_size)
-    first = model.pointer.add_logits(logits, hidden, keys)[0, 0, starts.start : starts.stop]
-    second = model.pointer.add_logits(logits, hidden, keys2)[0, 0, starts.start : starts.stop]
+    first = model.pointer.add_logits(logits, hidden, fine)[0, 0, starts.start : starts.stop]
+    second = model.pointer.add_logits(logits, hidden, fine2)[0, 0, starts.start : starts.stop]
     # the encoder mixes the frames, so frame 1's cells move a little too; frame 2's move far more
     moved = (first - second).abs()
     assert moved[64:].mean() > 3 * moved[:64].mean()

@@ -73,8 +73,8 @@ def test_every_frame_sequence_sees_the_clip_and_points_at_its_own_frame() -> Non
     clips = torch.rand(3, 2, 3, 32, 32)
     with torch.no_grad():
         memory = model.encode(clips)
-        hw = (memory.shape[1] - 2 * 64) // 2  # coarse rows per frame
-        assert memory.shape == (6, 2 * hw + 2 * 64, TINY.dim)
+        hw = (memory.shape[1] - 64) // 2  # coarse rows per frame
+        assert memory.shape == (6, 2 * hw + 64, TINY.dim)
         coarse = memory[:, : 2 * hw].view(3, 2, 2 * hw, TINY.dim)  # (clip, sequence, rows, D)
         own = model.own_frame
         # each sequence holds its own frame's rows first, marked, then the other frame's rows unmarked
@@ -82,9 +82,9 @@ def test_every_frame_sequence_sees_the_clip_and_points_at_its_own_frame() -> Non
         torch.testing.assert_close(coarse[:, 1, :hw] - coarse[:, 0, hw:], own.expand(3, hw, -1))
         changed = clips.clone()
         changed[:, 1] = torch.rand(3, 3, 32, 32)  # only the second frame differs
-        keys = model.split_memory(memory)[2].view(3, 2, 64, -1)
-        keys2 = model.split_memory(model.encode(changed))[2].view(3, 2, 64, -1)
-        moved = (keys - keys2).abs().mean(dim=(0, 2, 3))
+        fine = model.split_memory(memory)[1].view(3, 2, 64, -1)
+        fine2 = model.split_memory(model.encode(changed))[1].view(3, 2, 64, -1)
+        moved = (fine - fine2).abs().mean(dim=(0, 2, 3))
         # the encoder mixes the frames, so frame 0's grid moves a little too; frame 1's far more
         assert moved[1] > 3 * moved[0]
         logits = model(clips, torch.full((6, 3), 2))

@@ -65,10 +65,27 @@ def test_pointer_logits_rank_starts_by_their_feature(order: str) -> None:
     fine = torch.zeros(1, 16, 16)
     fine[0, 9] = torch.ones(16)  # the feature at cell 9 matches the query below
     logits = torch.zeros(1, 1, tok.vocab_size)
-    out = ptr.add_logits(logits, torch.ones(1, 1, 16), ptr.keys(fine))
+    out = ptr.add_logits(logits, torch.ones(1, 1, 16), fine)
     r = tok.vocab["starts"]
     assert int(out[0, 0, r.start : r.stop].argmax()) == start_cells(tok, (4, 4)).tolist().index(9)
     assert (out[0, 0, : r.start] == 0).all() and (out[0, 0, r.stop :] == 0).all(), "only start logits change"
+
+
+@pytest.mark.parametrize("order", ["row", "col"])
+def test_pointer_logits_are_the_query_dot_the_projected_key_of_each_cell(order: str) -> None:
+    torch.manual_seed(0)
+    tok = create_tokenizer("lac", mask_size=4, num_classes=2, order=order)
+    ptr = StartPointer(tok, 8, (4, 4))
+    torch.nn.init.normal_(ptr.key.bias)
+    fine, hidden = torch.randn(2, 16, 8), torch.randn(2, 3, 8)
+    logits = torch.randn(2, 3, tok.vocab_size)
+    # the pointer as first written: keys projected per cell, q . k / sqrt(D), looked up per start token
+    keys = ptr.key(fine)  # (B, G, D)
+    plain = ptr.query(hidden) @ keys.transpose(1, 2) / 8**0.5  # (B, T, G)
+    r = tok.vocab["starts"]
+    want = logits.clone()
+    want[..., r.start : r.stop] += plain[..., start_cells(tok, (4, 4))]
+    torch.testing.assert_close(ptr.add_logits(logits, hidden, fine), want)
 
 
 @pytest.mark.parametrize("fine_memory", [False, True])
@@ -79,7 +96,7 @@ def test_cached_steps_equal_full_decoding_with_the_pointer(fine_memory: bool) ->
     tokens = torch.randint(0, tok.vocab_size, (2, 9))
     with torch.no_grad():
         memory, dense = model.encode_dense(images)
-        assert memory.shape[1] == 4 * 4 + 2 * 8 * 8, "coarse 4 x 4 memory, the 8 x 8 fine grid, its pointer keys"
+        assert memory.shape[1] == 4 * 4 + 8 * 8, "coarse 4 x 4 memory, then the 8 x 8 fine grid"
         assert dense is not None and dense.shape == (2, 3, 8, 8)
         full = model.decode(tokens, memory)
         cache = model.new_cache()
@@ -92,7 +109,7 @@ def test_video_clips_get_per_frame_dense_logits() -> None:
     model = Pix2SeqModel(tok, TINY).eval()
     with torch.no_grad():
         memory, dense = model.encode_dense(torch.randint(0, 255, (1, 2, 3, 64, 64), dtype=torch.uint8))
-    assert dense is not None and dense.shape == (1, 2, 3, 8, 8) and memory.shape[1] == 2 * 16 + 2 * 64
+    assert dense is not None and dense.shape == (1, 2, 3, 8, 8) and memory.shape[1] == 2 * 16 + 64
 
 
 def test_fine_options_need_a_fine_level() -> None:
@@ -113,3 +130,30 @@ def test_dense_logits_only_with_the_dense_loss() -> None:
     assert model.dense_head is None
     with torch.no_grad():
         assert model.encode_dense(torch.randint(0, 255, (1, 3, 64, 64), dtype=torch.uint8))[1] is None
+
+
+@pytest.mark.parametrize("fine_memory", [False, True])
+def test_training_from_memory_parts_equals_decoding_the_concatenated_memory(fine_memory: bool) -> None:
+    torch.manual_seed(0)
+    tok = create_tokenizer("lac", mask_size=8, num_classes=2)
+    cfg = ModelConfig(**{**TINY.to_dict(), "fine_memory": fine_memory})
+    model = Pix2SeqModel(tok, cfg).eval()
+    torch.nn.init.normal_(model.pointer.inject.weight)  # type: ignore[union-attr]  # zero at init: make it count
+    images = torch.rand(2, 3, 32, 32) * 255
+    inputs = torch.randint(0, tok.vocab_size, (2, 7))
+    parts, _ = model.encode_parts(images)
+    memory = model.encode(images)
+    assert memory.shape[1] == sum(t.shape[1] for t in parts if t is not None)
+    split = model.split_memory(memory)
+    for a, b in zip(parts, split, strict=True):
+        assert a is not None and b is not None and torch.equal(a, b)
+    fast = model(images, inputs)
+    assert torch.allclose(fast, model.decode(inputs, memory), atol=1e-5)
+    # the same gradients reach the weights either way
+    fast.square().mean().backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    model.decode(inputs, model.encode(images)).square().mean().backward()
+    for n, p in model.named_parameters():
+        if n in grads:
+            assert p.grad is not None and torch.allclose(grads[n], p.grad, atol=1e-6), n

@@ -6,8 +6,8 @@ middle fusion: every frame goes through the backbone, and the encoder attends ov
 with a learned temporal embedding added (paper IV, after the video detection paper's architecture).
 
 With ``fine_level`` the model also builds fine features on the tokenizer's S x S grid (:class:`FineMap`);
-they are appended to the memory ``encode`` returns (S_h * S_w rows, then as many rows of the pointer's keys,
-computed once per image), so the generator carries them without knowing. They feed the start pointer
+they are appended to the memory ``encode`` returns (S_h * S_w rows), so the generator carries them without
+knowing; training decodes from the parts (:meth:`encode_parts`). They feed the start pointer
 (``pointer_starts``), optionally the decoder's cross-attention (``fine_memory``) and a per-pixel auxiliary
 loss (``dense_loss_weight``, see :meth:`forward_dense`).
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -32,6 +32,16 @@ from rleseg.tokenizers.base import Tokenizer
 from rleseg.tokenizers.frame_scheme import frame_tokenizer
 
 FRAME_FUSIONS = ("concat", "mean", "separate", "per-frame")
+
+
+class MemoryParts(NamedTuple):
+    """An encoded image's memory in its parts: ``coarse`` ``(B, M, D)`` (the encoder output with positions)
+    and ``fine`` ``(B, G, D)`` features on the S x S grid (None without ``fine_level``). Teacher-forced
+    training reads them as they are; generation carries them concatenated (:meth:`Pix2SeqModel.encode`), and
+    :meth:`Pix2SeqModel.split_memory` takes them apart again."""
+
+    coarse: torch.Tensor
+    fine: torch.Tensor | None
 
 
 @dataclass
@@ -191,13 +201,22 @@ class Pix2SeqModel(nn.Module):
     # ----- encoder ------------------------------------------------------------------------------------
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Images ``(B, 3, H, W)`` or clips ``(B, N, 3, H, W)`` -> memory ``(B, M, D)`` with positions added
-        (with ``fine_level``, the fine features and the pointer's keys are appended: see :meth:`split_memory`);
+        (with ``fine_level``, the fine features are appended: see :meth:`split_memory`);
         with per-frame sequences one memory per frame, ``(B * N, M, D)``, frame after frame."""
         return self.encode_dense(images)[0]
 
     def encode_dense(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Memory ``(B, M, D)`` and, with ``dense_loss_weight``, per-pixel class logits ``(B, C + 1, S_h, S_w)``
         from the fine features (``(B, N, C + 1, S_h, S_w)`` for clips), else None."""
+        parts, dense = self.encode_parts(images)
+        rows = [t for t in parts if t is not None]
+        return (rows[0] if len(rows) == 1 else torch.cat(rows, dim=1)), dense
+
+    def encode_parts(self, images: torch.Tensor) -> tuple[MemoryParts, torch.Tensor | None]:
+        """The memory of :meth:`encode_dense` in its parts (:class:`MemoryParts`), and the per-pixel logits.
+
+        Training decodes from the parts: slicing one concatenated memory made every step's backward pass
+        allocate, zero and sum three memory-sized gradients (a fifth of the decoder's time on a CPU)."""
         n = 0
         if images.dim() == 5:
             if self.frame_embed is None:
@@ -227,7 +246,7 @@ class Pix2SeqModel(nn.Module):
         # per-frame sequences: one copy of the clip's memory per frame, (B*N, N*hw, D)
         memory = clip_memory if self.own_frame is None else self._frame_memories(clip_memory, n)
         if self.fine_map is None or fine is None:
-            return memory, None
+            return MemoryParts(memory, None), None
         context = clip_memory.reshape(b * max(n, 1), h * w, d).transpose(1, 2).reshape(-1, d, h, w)
         grid_feats = self.fine_map(fine, context)  # (B*N, D, S_h, S_w)
         dense = None if self.dense_head is None else self.dense_head(grid_feats)  # (B*N, C+1, S_h, S_w)
@@ -243,8 +262,7 @@ class Pix2SeqModel(nn.Module):
             else:
                 grid_feats = grid_feats.mean(1)
         fine_tokens = grid_feats.flatten(2).transpose(1, 2).to(memory.dtype)  # (B, G, D); G = N * S_h * S_w if separate
-        extra = [fine_tokens] if self.pointer is None else [fine_tokens, self.pointer.keys(fine_tokens)]
-        return torch.cat([memory, *extra], dim=1), dense
+        return MemoryParts(memory, fine_tokens), dense
 
     def _frame_memories(self, memory: torch.Tensor, n: int) -> torch.Tensor:
         """Clip memory ``(B, N * hw, D)`` -> ``(B * N, N * hw, D)``: copy ``t`` holds frame ``t``'s rows first,
@@ -269,18 +287,19 @@ class Pix2SeqModel(nn.Module):
         own = coarse // self.sequence_frames
         return list(self.frame_bias.decoder_biases(own, coarse - own, fine_rows, dtype))
 
-    def split_memory(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-        """``memory (B, M, D)`` -> what the decoder cross-attends to, the fine features ``(B, G, D)`` and the
-        pointer's keys ``(B, G, D)`` (None where the model has none)."""
+    def split_memory(self, memory: torch.Tensor) -> MemoryParts:
+        """``memory (B, M, D)`` from :meth:`encode` -> its :class:`MemoryParts` (coarse rows and fine features;
+        None where the model has none)."""
         g = self.fine_cells
         if not g:
-            return memory, None, None
-        if self.pointer is None:
-            coarse, fine, keys = memory[:, :-g], memory[:, -g:], None
-        else:
-            coarse, fine, keys = memory[:, : -2 * g], memory[:, -2 * g : -g], memory[:, -g:]
-        cross = torch.cat([coarse, fine], dim=1) if self.cfg.fine_memory else coarse
-        return cross, fine, keys
+            return MemoryParts(memory, None)
+        return MemoryParts(memory[:, :-g], memory[:, -g:])
+
+    def _cross(self, parts: MemoryParts) -> torch.Tensor:
+        """What the decoder cross-attends to ``(B, M', D)``: the coarse rows, and the fine rows with ``fine_memory``."""
+        if self.cfg.fine_memory and parts.fine is not None:
+            return torch.cat([parts.coarse, parts.fine], dim=1)
+        return parts.coarse
 
     # ----- decoder ------------------------------------------------------------------------------------
     def _token_inputs(self, tokens: torch.Tensor, offset: int = 0, fine: torch.Tensor | None = None) -> torch.Tensor:
@@ -290,20 +309,24 @@ class Pix2SeqModel(nn.Module):
             x = x + self.pointer.input_features(tokens, fine)
         return x
 
-    def _logits(self, x: torch.Tensor, keys: torch.Tensor | None) -> torch.Tensor:
+    def _logits(self, x: torch.Tensor, fine: torch.Tensor | None) -> torch.Tensor:
         hidden = self.decoder_norm(x)
         logits = self.head(hidden)
-        if self.pointer is not None and keys is not None:
-            logits = self.pointer.add_logits(logits, hidden, keys)
+        if self.pointer is not None and fine is not None:
+            logits = self.pointer.add_logits(logits, hidden, fine)
         return logits
 
     def decode(self, inputs: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
         """Teacher-forced decoding: ``inputs (B, T)`` tokens, ``memory (B, M, D)`` -> logits ``(B, T, V)``."""
-        cross, fine, keys = self.split_memory(memory)
-        x = self._token_inputs(inputs, fine=fine)
+        return self.decode_parts(inputs, self.split_memory(memory))
+
+    def decode_parts(self, inputs: torch.Tensor, parts: MemoryParts) -> torch.Tensor:
+        """:meth:`decode` from the memory's parts (:meth:`encode_parts`): ``inputs (B, T)`` -> ``(B, T, V)``."""
+        cross = self._cross(parts)
+        x = self._token_inputs(inputs, fine=parts.fine)
         for layer, bias in zip(self.decoder, self._cross_biases(cross.shape[1], x.dtype), strict=True):
             x = layer(x, cross, cross_bias=bias)
-        return self._logits(x, keys)
+        return self._logits(x, parts.fine)
 
     def new_cache(self) -> list[dict[str, dict[str, torch.Tensor]]]:
         """An empty key/value cache for :meth:`decode_step`, one entry per decoder layer."""
@@ -317,18 +340,19 @@ class Pix2SeqModel(nn.Module):
         offset: int,
     ) -> torch.Tensor:
         """One cached step: ``tokens (B, 1)`` at position ``offset`` -> logits ``(B, V)`` of the next token."""
-        cross, fine, keys = self.split_memory(memory)
-        x = self._token_inputs(tokens, offset, fine=fine)
+        parts = self.split_memory(memory)
+        cross = self._cross(parts)
+        x = self._token_inputs(tokens, offset, fine=parts.fine)
         biases = self._cross_biases(cross.shape[1], x.dtype)
         for layer, layer_cache, bias in zip(self.decoder, cache, biases, strict=True):
             x = layer(x, cross, cache=layer_cache, cross_bias=bias)
-        return self._logits(x, keys)[:, -1]
+        return self._logits(x, parts.fine)[:, -1]
 
     def forward(self, images: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """``images`` ``(B, 3, H, W)`` / ``(B, N, 3, H, W)``, ``inputs`` ``(B, T)`` -> logits ``(B, T, V)``."""
-        return self.decode(inputs, self.encode(images))
+        return self.decode_parts(inputs, self.encode_parts(images)[0])
 
     def forward_dense(self, images: torch.Tensor, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Token logits ``(B, T, V)`` and the per-pixel class logits of :meth:`encode_dense` (or None)."""
-        memory, dense = self.encode_dense(images)
-        return self.decode(inputs, memory), dense
+        parts, dense = self.encode_parts(images)
+        return self.decode_parts(inputs, parts), dense

@@ -69,15 +69,22 @@ class StartPointer(nn.Module):
     def _cells(self) -> torch.Tensor:
         return self.cells  # type: ignore[return-value]
 
-    def keys(self, fine: torch.Tensor) -> torch.Tensor:
-        """Pointer keys ``(B, G, D)`` of fine features ``(B, G, D)``: computed once per image, reused every step."""
-        return self.key(fine)
+    def add_logits(self, logits: torch.Tensor, hidden: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
+        """``logits (B, T, V)`` with ``q(hidden) . key(fine[cell])`` added on the start range; ``hidden``
+        ``(B, T, D)`` (after the decoder's final norm), ``fine`` ``(B, G, D)`` features of the G cells.
 
-    def add_logits(self, logits: torch.Tensor, hidden: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        """``logits (B, T, V)`` with ``q(hidden) . keys[cell]`` added on the start range; ``hidden``
-        ``(B, T, D)`` (after the decoder's final norm), ``keys`` ``(B, G, D)`` from :meth:`keys`."""
+        The key projection is applied on the query side, ``(q W_k) . f + q . b_k``, the same number: the T
+        query rows are far fewer than the G = S * S cells, so training no longer projects (and back-propagates
+        through) 1,024 rows per window, and generation keeps no keys beside the fine features."""
         q = self.query(hidden)  # (B, T, D)
-        pointer = (q @ keys.transpose(1, 2)) / math.sqrt(q.shape[-1])  # (B, T, G)
+        scale = 1.0 / math.sqrt(q.shape[-1])
+        q_keyed = q @ self.key.weight.to(q.dtype)  # (B, T, D): W_k^T q, row by row
+        pointer = torch.baddbmm(
+            (q @ self.key.bias.to(q.dtype))[..., None] * scale,  # (B, T, 1): q . b_k, the same for every cell
+            q_keyed,
+            fine.transpose(1, 2).to(q.dtype),
+            alpha=scale,
+        )  # (B, T, G)
         if not self.in_cell_order:
             pointer = pointer[..., self._cells()]  # (B, T, n_starts)
         starts = logits[..., self.start : self.stop] + pointer.to(logits.dtype)
