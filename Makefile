@@ -9,9 +9,11 @@ SYNC_STAMP := .venv/.synced
 
 .PHONY: setup demo test test-all bench lint clean
 
-$(SYNC_STAMP): pyproject.toml uv.lock
+# --compile-bytecode: every process then imports torch, Lightning and timm from .pyc files (8 s against 26 s
+# on a 2-core machine where PYTHONDONTWRITEBYTECODE is set); compiling takes ~40 s once.
+$(SYNC_STAMP): pyproject.toml uv.lock Makefile
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $(SYNC_STAMP)
 
 setup: $(SYNC_STAMP)
