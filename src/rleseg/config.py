@@ -64,6 +64,9 @@ class DataSection:
     0.2: about as slow as the paper's IPSC cells; :meth:`rleseg.data.synthetic.MotionParams.slowed`).
     ``eval_views``: test-time views per prediction window (1, 2, 4 or 8 flips and quarter turns, merged per
     pixel; :mod:`rleseg.inference.views`): each costs one more prediction of every window.
+    ``val_stride``: stride of the validation windows scored during training (None: ``eval_stride``). Windows
+    are scored one by one there, so overlap only repeats pixels; with ``train.val_max_batches`` a smaller
+    stride also means the first batches cover fewer images (stride P: every validation image once).
     ``eval_batch_size``: windows (clips for video) per validation batch and, in ``rleseg demo``, per prediction
     pass with all their views (None: ``batch_size`` in validation, the predictor's default in the demo).
     """
@@ -81,6 +84,7 @@ class DataSection:
     patch_size: int | None = 640
     train_stride: list[int] | None = None
     eval_stride: int | None = None
+    val_stride: int | None = None
     eval_views: int = 1
     frame_stride: int = 1
     eval_frame_stride: int | None = None

@@ -72,6 +72,19 @@ def test_training_windows_change_with_the_epoch_and_evaluation_windows_do_not() 
     assert evaluation.windows == before
 
 
+def test_validation_windows_take_val_stride_and_other_evaluation_windows_eval_stride() -> None:
+    cfg = WindowConfig(patch_size=30, eval_stride=10, val_stride=30)
+    dm = RLESegDataModule(blocks_source(), blocks_source(), blocks_source(), windows=cfg, batch_size=4)
+    dm.setup()
+    val, test = dm.datasets["val"].windows, dm.datasets["test"].windows
+    # 90 x 120 images: stride 30 tiles 3 x 4 windows, stride 10 tiles 7 x 10
+    assert len(val) == 3 * 3 * 4 and len(test) == 3 * 7 * 10
+    assert {(w.y, w.x) for w in val} == {(y, x) for y in (0, 30, 60) for x in (0, 30, 60, 90)}
+    dm = RLESegDataModule(blocks_source(), blocks_source(), windows=WindowConfig(patch_size=30, eval_stride=10))
+    dm.setup()
+    assert len(dm.datasets["val"].windows) == 3 * 7 * 10, "without val_stride validation keeps eval_stride"
+
+
 def test_images_no_larger_than_p_are_shifted_only_when_p_is_set() -> None:
     small = blocks_source(h=90, w=120)
     shifted = WindowDataset(small, WindowConfig(patch_size=128), train=True, mask_size=(32, 32))

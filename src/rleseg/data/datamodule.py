@@ -101,6 +101,7 @@ class RLESegDataModule(L.LightningDataModule):
                     source,
                     self.windows,
                     train=split == "train",
+                    validation=split == "val",
                     frames=self.frames,
                     mask_size=self.mask_size,
                     seed=self.seed,

@@ -34,7 +34,8 @@ class WindowConfig:
     ``image_size`` (I): longer side after resizing; None keeps the original size.
     ``patch_size`` (P): window side; None uses the whole (resized) image, padded to a square.
     ``train_stride``: stride, or (min, max) range of random strides, between training windows
-    (default ``(P // 2, P)``); ``eval_stride``: stride of evaluation windows (default P, no overlap).
+    (default ``(P // 2, P)``); ``eval_stride``: stride of evaluation windows (default P, no overlap);
+    ``val_stride``: stride of validation windows (default ``eval_stride``).
     ``frame_stride`` (T): stride between training clips; evaluation clips use ``eval_frame_stride``
     (default N, no overlap).
     """
@@ -43,6 +44,7 @@ class WindowConfig:
     patch_size: int | None = None
     train_stride: int | tuple[int, int] | None = None
     eval_stride: int | None = None
+    val_stride: int | None = None
     frame_stride: int = 1
     eval_frame_stride: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -55,7 +57,8 @@ class WindowDataset(Dataset):
     ``(N, h, w)`` at ``mask_size`` (None: at P), ``instances`` the same (zeros when unknown), ``mask_full``
     int64 at P, ``name`` str and ``window_key`` ``(seed, epoch, index)`` (to seed per-window randomness in a
     collate function). Resized samples are kept in memory up to ``cache_bytes`` (least recently used first
-    out), so a small dataset is read or generated once.
+    out), so a small dataset is read or generated once. ``train``: random strides and augmentation;
+    ``validation``: evaluation windows at ``cfg.val_stride`` (else ``eval_stride``).
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class WindowDataset(Dataset):
         cfg: WindowConfig,
         *,
         train: bool,
+        validation: bool = False,
         frames: int | None = None,
         mask_size: tuple[int, int] | None = None,
         seed: int = 0,
@@ -72,6 +76,7 @@ class WindowDataset(Dataset):
     ) -> None:
         self.source, self.cfg = source, cfg
         self.train, self.seed = train, seed
+        self.validation = validation
         self.num_classes = len(source.classes) - 1
         self.frames, self.mask_size = frames, mask_size
         self._transform = build_transform(cfg.augment)
@@ -118,7 +123,7 @@ class WindowDataset(Dataset):
             if self.train:
                 stride: int | tuple[int, int] = self.cfg.train_stride or (max(1, p // 2), p)
             else:
-                stride = self.cfg.eval_stride or p
+                stride = (self.cfg.val_stride if self.validation else None) or self.cfg.eval_stride or p
             ts = [0]
             if self.frames is not None:
                 t_stride = self.cfg.frame_stride if self.train else (self.cfg.eval_frame_stride or self.frames)

@@ -96,6 +96,7 @@ def build_datamodule(cfg: Config, segmenter: Segmenter, sources: dict[str, Segme
         patch_size=d.patch_size,
         train_stride=tuple(d.train_stride) if d.train_stride else None,  # type: ignore[arg-type]
         eval_stride=d.eval_stride,
+        val_stride=d.val_stride,
         frame_stride=d.frame_stride,
         eval_frame_stride=d.eval_frame_stride,
         augment=AugmentConfig(**dataclasses.asdict(d.augment)),
