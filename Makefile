@@ -30,7 +30,7 @@ test-all: setup
 	$(PY) -m pytest -q -n 2 -m "slow or not slow"
 
 bench: setup
-	$(PY) -m benchmarks.run_all
+	$(PY) -m benchmarks.run_all $(BENCH_ARGS)
 
 lint: setup
 	$(PY) -m ruff check src tests benchmarks

@@ -1,12 +1,14 @@
 """Run every benchmark module (``benchmarks/bench_*.py``), print its tables and write its JSON results.
 
-Usage: ``python -m benchmarks.run_all [--quick] [--only NAME ...]`` (``make bench`` runs it in full).
+Usage: ``python -m benchmarks.run_all [--quick] [--only NAME ...] [--seeds K]`` (``make bench`` runs it in
+full; ``make bench BENCH_ARGS="--only quality --seeds 3"`` passes options).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import pkgutil
 import sys
 import time
@@ -32,7 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (a smoke run)")
     parser.add_argument("--only", nargs="*", default=None, metavar="NAME", help="benchmark NAMEs to run")
+    parser.add_argument(
+        "--seeds", type=int, default=1, metavar="K", help="seeds per training, for benchmarks that train (quality)"
+    )
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds must be 1 or more, got {args.seeds}")
     failed = []
     for mod in discover():
         if args.only and mod.NAME not in args.only:
@@ -40,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {mod.NAME} ({mod.__name__})", flush=True)
         t0 = time.perf_counter()
         try:
-            result: BenchResult = mod.run(quick=args.quick)
+            kwargs = {"seeds": args.seeds} if "seeds" in inspect.signature(mod.run).parameters else {}
+            result: BenchResult = mod.run(quick=args.quick, **kwargs)
         except Exception as err:  # keep going: one broken benchmark must not hide the others
             print(f"!! {mod.NAME} failed: {type(err).__name__}: {err}", file=sys.stderr)
             failed.append(mod.NAME)
