@@ -86,27 +86,20 @@ def _single_rows(table: Table, dataset: str, result: dict[str, Any]) -> None:
         )
 
 
-def _mean_sd(s: dict[str, Any] | None, scale: float) -> str:
-    if s is None or s["mean"] is None:
-        return "-"
-    digits = 2 if scale == 100.0 else 0
-    text = f"{s['mean'] * scale:.{digits}f}"
-    return text if s["sd"] is None else f"{text} ± {s['sd'] * scale:.{digits}f}"
-
-
 def _seed_rows(table: Table, dataset: str, result: dict[str, Any]) -> None:
     """One row per metric of a ``seeds.json`` dict: mean ± sd per model, the ratio of the means and per seed."""
+    from rleseg.commands.compare_seeds import mean_sd_text
+
     models = {m["name"]: m for m in result["models"]}
     p2s, unet = models["cpu-p2s"], models["cpu-unet"]
     for label, key, kind in ROWS:
-        scale = 100.0 if kind == "score" else 1.0
         ratio = p2s["ratio"].get(key) or {"values": [], "of_means": None}
         per_seed = ", ".join("-" if v is None else f"{v:.2f}" for v in ratio["values"])
         table.add(
             dataset,
             label,
-            _mean_sd(p2s["values"].get(key), scale),
-            _mean_sd(unet["values"].get(key), scale),
+            mean_sd_text(p2s["values"].get(key), kind, empty="-", thousands=""),
+            mean_sd_text(unet["values"].get(key), kind, empty="-", thousands=""),
             "-" if ratio["of_means"] is None else f"{ratio['of_means']:.2f}",
             per_seed or "-",
         )

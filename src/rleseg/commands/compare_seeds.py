@@ -106,12 +106,14 @@ def summarize(comparisons: Sequence[dict[str, Any]], seeds: Sequence[int]) -> di
     }
 
 
-def _cell(s: dict[str, Any], kind: str) -> str:
-    if s["mean"] is None:
-        return "–"
+def mean_sd_text(s: dict[str, Any] | None, kind: str, empty: str = "–", thousands: str = ",") -> str:
+    """A ``spread`` dict as "mean ± sd" text: scores (``kind`` "score") in % with 2 decimals, costs as whole
+    numbers with ``thousands`` separators ("" for none); ``empty`` when there is no mean."""
+    if s is None or s["mean"] is None:
+        return empty
     scale, digits = (100.0, 2) if kind == "score" else (1.0, 0)
-    text = f"{scale * s['mean']:,.{digits}f}"
-    return text if s["sd"] is None else f"{text} ± {scale * s['sd']:,.{digits}f}"
+    text = f"{scale * s['mean']:{thousands}.{digits}f}"
+    return text if s["sd"] is None else f"{text} ± {scale * s['sd']:{thousands}.{digits}f}"
 
 
 def seeds_table(report: dict[str, Any]) -> Table:
@@ -129,7 +131,7 @@ def seeds_table(report: dict[str, Any]) -> Table:
     for m in report["models"]:
         mark = " (ref)" if m["name"] == ref else ""
         table.add_row(
-            escape(m["name"] + mark), *(_cell(m["values"].get(k, spread([])), kind) for k, _, kind in SEED_COLUMNS)
+            escape(m["name"] + mark), *(mean_sd_text(m["values"].get(k), kind) for k, _, kind in SEED_COLUMNS)
         )
         if "ratio" in m:
             cells = []
