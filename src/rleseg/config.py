@@ -167,7 +167,11 @@ class GenerationSection:
     every vote alike. ``earliest_start`` (greedy decoding, schemes with one start token per run): when the most
     likely next token is a start, take the earliest start whose probability is at least this fraction of the
     most likely start's (:func:`rleseg.inference.generate.earliest_start`); a sequence's starts only increase,
-    so a start chosen past a cell loses that cell. None: plain argmax.
+    so a start chosen past a cell loses that cell. None: plain argmax. ``earliest_start_choices`` (e.g.
+    ``[0.2, 0.35, 0.5, 1.0]``; 1: the most likely start): after training, predict the validation split with
+    each and store the one with the best class-agnostic Dice in the best checkpoint as its ``earliest_start``
+    (:mod:`rleseg.training.start_choice`; the best fraction moves with training). ``earliest_start`` is then
+    what validation during training uses. None: no choice.
     """
 
     greedy: bool = True
@@ -177,6 +181,7 @@ class GenerationSection:
     cleanup: int = 0
     class_vote: str = "sqrt-inverse"
     earliest_start: float | None = None
+    earliest_start_choices: list[float] | None = None
 
 
 @dataclass

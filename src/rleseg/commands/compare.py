@@ -14,7 +14,9 @@ prediction, scoring, writing) is its predict time. Then, atomically:
 - ``OUT/comparison.json``: ``data``, ``split``, ``num_images``, ``budget``, ``reference``, ``notes``, ``models``
   (each: ``name``, ``family``, ``model``, ``kind`` (config / checkpoint), ``input``, ``checkpoint``,
   ``eval_dir``, ``problems``, ``values``: flat scores (:func:`~rleseg.report.compare_page.flat_metrics`) and
-  ``steps``, ``checkpoint_step``, ``train_seconds``, ``predict_seconds``, ``parameters`` (None: unknown);
+  ``steps``, ``checkpoint_step``, ``train_seconds``, ``start_choice_seconds`` (choosing
+  ``generation.earliest_start`` on validation after training, when the config asks for it),
+  ``predict_seconds``, ``parameters`` (None: unknown);
   ``relative``: the same keys, ``(model - reference) / reference`` as in the paper's Table 2 (None for the
   reference and where undefined); ``metrics``: its whole ``metrics.json``), and ``images``: every image's
   per-model Dice, worst first;
@@ -46,7 +48,7 @@ from rleseg.report.compare_page import SideBySide, flat_metrics, fmt_value, prin
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 DEFAULT_IMAGES = 12
-COST_KEYS = ("steps", "checkpoint_step", "train_seconds", "predict_seconds", "parameters")
+COST_KEYS = ("steps", "checkpoint_step", "train_seconds", "start_choice_seconds", "predict_seconds", "parameters")
 
 
 @dataclass
@@ -215,6 +217,9 @@ def _train(c: Candidate, position: str, overwrite: bool, con: Console) -> tuple[
     facts = {**_model_facts(result.task), **_checkpoint_meta(ckpt)}
     facts.update(steps=int(result.steps), train_seconds=float(result.seconds))
     con.print(f"  {escape(c.name)}: {result.steps:,} steps in {result.seconds:.1f} s; {escape(str(ckpt))}")
+    if result.start_choice is not None:
+        facts["start_choice_seconds"] = result.start_choice.seconds
+        con.print(f"  {escape(c.name)}: {train_cmd.start_choice_line(result.start_choice)}", soft_wrap=True)
     return ckpt, facts
 
 

@@ -109,7 +109,7 @@ def safe_name(name: str) -> str:
     return name.replace("/", "_").replace("\\", "_") or "unnamed"
 
 
-def _predict(predictor: Predictor, sample: Sample, frame_stride: int | None = None) -> Prediction:
+def predict_sample(predictor: Predictor, sample: Sample, frame_stride: int | None = None) -> Prediction:
     """Prediction of one image, or of a video (clip by clip, frame by frame or streamed: the model's kind)."""
     if not sample.is_video:
         if predictor.is_video:
@@ -250,7 +250,7 @@ def evaluate_checkpoint(
             )
             continue
         try:
-            pred = _predict(predictor, sample, frame_stride)
+            pred = predict_sample(predictor, sample, frame_stride)
         except ValueError as err:  # e.g. a sample the predictor cannot take; name it and go on
             problems.append(f"{sample.name}: cannot predict: {err}")
             continue

@@ -4,6 +4,8 @@ The resolved config (file + overrides) is saved as ``<train.out_dir>/config.yaml
 ``<train.out_dir>/checkpoints/`` (``best.ckpt`` by the family's validation metric, e.g. Dice; ``last.ckpt``
 after every epoch), CSV logs to ``<train.out_dir>/logs/`` (a resumed run keeps the earlier ``metrics.csv`` as
 ``metrics.part-<k>.csv``), and ``rleseg train`` plots them into ``<train.out_dir>/curves.png`` at the end.
+With ``generation.earliest_start_choices``, the best checkpoint (else the last) then gets the fraction that
+scores best on the validation split (:mod:`rleseg.training.start_choice`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Console
 from rich.markup import escape
@@ -20,11 +22,15 @@ from rich.markup import escape
 from rleseg.commands.common import CommandError, scalar_table, stderr, stdout
 from rleseg.config import Config
 
+if TYPE_CHECKING:
+    from rleseg.training.start_choice import StartChoice
+
 
 @dataclass
 class TrainResult:
     """Where a finished run left its files, its final validation metrics (``val/...`` scalars), the optimizer
-    steps it reached, its wall-clock training time in seconds and the model's parameter count."""
+    steps it reached, its wall-clock training time in seconds, the model's parameter count, and the
+    ``generation.earliest_start`` chosen on validation (``generation.earliest_start_choices``; None: none)."""
 
     out_dir: Path
     config_path: Path
@@ -36,6 +42,7 @@ class TrainResult:
     steps: int = 0
     seconds: float = 0.0
     parameters: int = 0
+    start_choice: StartChoice | None = None
 
 
 def load(config: Path | None, overrides: list[str] | None = None, resume: Path | None = None) -> Config:
@@ -82,6 +89,7 @@ def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | No
     from rleseg.config import save_config
     from rleseg.segmenters.loading import create_segmenter
     from rleseg.training.build import apply_threads, build_datamodule, build_sources, build_trainer
+    from rleseg.training.start_choice import check_can_choose
 
     out_dir = prepare_out_dir(cfg, overwrite)
     apply_threads(cfg.train)
@@ -90,6 +98,8 @@ def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | No
         sources = build_sources(cfg)
         classes = list(sources["train"].classes)
         task = create_segmenter(cfg, classes)
+        if cfg.generation.earliest_start_choices is not None:
+            check_can_choose(task, cfg.generation.earliest_start_choices)
         datamodule = build_datamodule(cfg, task, sources)
     except ValueError as err:
         raise CommandError(str(err)) from None
@@ -114,9 +124,41 @@ def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | No
         for k, v in sorted(trainer.callback_metrics.items())
         if k.startswith("val/") and math.isfinite(float(v))
     }
+    choice = None
+    chosen_for = best or last
+    if cfg.generation.earliest_start_choices is not None and chosen_for is not None and _rank(rank_zero_only) == 0:
+        choice = _choose_start(cfg, chosen_for, sources.get("val"))
     return TrainResult(
-        out_dir, config_path, best, last, metrics, task, None, int(trainer.global_step), seconds, task.num_parameters
+        out_dir,
+        config_path,
+        best,
+        last,
+        metrics,
+        task,
+        None,
+        int(trainer.global_step),
+        seconds,
+        task.num_parameters,
+        choice,
     )
+
+
+def _choose_start(cfg: Config, checkpoint: Path, val: Any) -> StartChoice | None:
+    """``generation.earliest_start`` chosen on the validation split among ``earliest_start_choices`` and stored
+    in ``checkpoint`` (None, with a line on stderr, when there is no validation data)."""
+    from rleseg.segmenters.loading import load_segmenter
+    from rleseg.training.start_choice import choose_earliest_start, write_choice
+
+    if val is None or len(val) == 0:
+        stderr().print(
+            f"generation.earliest_start_choices: no validation samples in {cfg.data.source}; {checkpoint.name} "
+            f"keeps earliest_start {cfg.generation.earliest_start}"
+        )
+        return None
+    choices = cast(list[float], cfg.generation.earliest_start_choices)
+    choice = choose_earliest_start(load_segmenter(checkpoint), val, choices, show_progress=cfg.train.progress)
+    write_choice(checkpoint, choice)
+    return choice
 
 
 def _prepare_logs(log_dir: Path, resuming: bool) -> None:
@@ -143,10 +185,24 @@ def print_result(result: TrainResult, console: Console) -> None:
     console.print(f"last checkpoint: [bold]{escape(str(result.last) if result.last else 'none')}[/bold]")
     if result.curves is not None:
         console.print(f"training curves: [bold]{escape(str(result.curves))}[/bold]")
+    if result.start_choice is not None:
+        console.print(start_choice_line(result.start_choice))
     if result.val_metrics:
         console.print(scalar_table(result.val_metrics.items(), "final validation metrics"))
     else:
         console.print("no validation metrics (no validation data, or validation never ran)")
+
+
+def start_choice_line(choice: StartChoice) -> str:
+    """One line: the fraction chosen, and every candidate's validation class-agnostic Dice."""
+    scores = ", ".join(
+        f"{f:g}: {'–' if a is None else f'{100 * a:.2f}'}" + (" (chosen)" if f == choice.chosen else "")
+        for f, a, _ in choice.scores
+    )
+    return (
+        f"generation.earliest_start {choice.chosen:g}, chosen on {choice.images} validation "
+        f"sample{'s' if choice.images != 1 else ''} in {choice.seconds:.0f} s (class-agnostic Dice %: {escape(scores)})"
+    )
 
 
 def train(
