@@ -64,10 +64,10 @@ def check_choices(choices: Sequence[float]) -> list[float]:
     return out
 
 
-def check_can_choose(segmenter: Segmenter, choices: Sequence[float]) -> None:
-    """Before training: ValueError when ``choices`` are bad or ``segmenter`` cannot choose among start tokens
-    (not a token model, a scheme without one start token per run, sampling instead of greedy decoding); its
-    generation settings are left as they were."""
+def check_can_choose(segmenter: Segmenter, choices: Sequence[float]) -> list[float]:
+    """Before training: ``choices`` as :func:`check_choices` gives them; ValueError when they are bad or
+    ``segmenter`` cannot choose among start tokens (not a token model, a scheme without one start token per run,
+    sampling instead of greedy decoding); its generation settings are left as they were."""
     fractions = check_choices(choices)
     before = segmenter.cfg.generation.earliest_start
     try:
@@ -75,6 +75,7 @@ def check_can_choose(segmenter: Segmenter, choices: Sequence[float]) -> None:
     except ValueError as err:
         raise ValueError(f"generation.earliest_start_choices={fractions}: {err}") from None
     segmenter.set_earliest_start(before)
+    return fractions
 
 
 def choose_earliest_start(
@@ -94,8 +95,7 @@ def choose_earliest_start(
     from rleseg.inference.predictor import Predictor
     from rleseg.metrics import SegmentationEvaluator
 
-    check_can_choose(segmenter, choices)
-    fractions = check_choices(choices)
+    fractions = check_can_choose(segmenter, choices)
     if len(source) == 0:
         raise ValueError("no validation samples to choose generation.earliest_start on")
     predictor = Predictor(segmenter, device=device, views=views)
