@@ -62,6 +62,8 @@ class DataSection:
     ``rleseg.data.formats.open_dataset`` detects, with ``train``/``val``/``test`` splits).
     ``synthetic_motion``: speed factor of the cells in ``synthetic-cells-video`` (1: the generator's default;
     0.2: about as slow as the paper's IPSC cells; :meth:`rleseg.data.synthetic.MotionParams.slowed`).
+    ``synthetic_defocus``: probability that a cell of ``synthetic-cells-video`` is out of the focal plane in a
+    frame (its contrast drops to 20-45%; a neighbouring frame usually shows it sharp). 0: never.
     ``eval_views``: test-time views per prediction window (1, 2, 4 or 8 flips and quarter turns, merged per
     pixel; :mod:`rleseg.inference.views`): each costs one more prediction of every window.
     ``val_stride``: stride of the validation windows scored during training (None: ``eval_stride``). Windows
@@ -80,6 +82,7 @@ class DataSection:
     synthetic_counts: list[int] = field(default_factory=lambda: [48, 12, 12])
     synthetic_frames: int = 8
     synthetic_motion: float = 1.0
+    synthetic_defocus: float = 0.0
     image_size: int | None = None
     patch_size: int | None = 640
     train_stride: list[int] | None = None

@@ -111,3 +111,23 @@ def test_synth_video_motion_factor(tmp_path: Path) -> None:
     res = runner.invoke(app, bad, env=WIDE)
     assert res.exit_code == 1 and "--motion" in res.output and "got 0.0" in res.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_synth_video_defocus(tmp_path: Path) -> None:
+    from rleseg.data.synthetic import SyntheticCellVideos
+
+    out = tmp_path / "soft"
+    args = ["data", "synth", "--kind", "cells-video", "--out", str(out), "--size", "48", "--counts", "1,1,1"]
+    res = runner.invoke(app, [*args, "--frames", "3", "--defocus", "0.5"], env=WIDE)
+    assert res.exit_code == 0, res.output
+    expected = SyntheticCellVideos("train", 1, 3, 48, 0, defocus=0.5)[0].image
+    written = [np.array(Image.open(p)) for p in sorted((out / "train" / "video_000" / "images").glob("*.png"))]
+    assert np.array_equal(np.stack(written), expected)
+    assert not np.array_equal(SyntheticCellVideos("train", 1, 3, 48, 0)[0].image, expected)
+    bad = ["data", "synth", "--kind", "cells-video", "--out", str(tmp_path / "bad"), "--defocus", "1"]
+    res = runner.invoke(app, bad, env=WIDE)
+    assert res.exit_code == 1 and "--defocus" in res.output and "got 1.0" in res.output
+    assert not (tmp_path / "bad").exists()
+    images = ["data", "synth", "--kind", "cells", "--out", str(tmp_path / "img"), "--defocus", "0.3"]
+    res = runner.invoke(app, images, env=WIDE)
+    assert res.exit_code == 1 and "--defocus 0.3 set how video cells move and blur" in res.output

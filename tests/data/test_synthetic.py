@@ -312,3 +312,29 @@ def test_slowed_motion_moves_cells_less_and_is_set_from_the_config() -> None:
     assert np.median(_shifts(slow)) < 0.5 * np.median(_shifts(fast))
     with pytest.raises(ValueError, match=r"data.synthetic_motion, --motion\): expected > 0, got 0.0"):
         MotionParams().slowed(0.0)
+
+
+def test_defocus_dims_some_cells_and_keeps_labels_and_the_rest() -> None:
+    from rleseg.config import load_config
+    from rleseg.training.build import build_sources
+
+    sharp = SyntheticCellVideos("train", 1, 4, 96, 0)[0]
+    soft = SyntheticCellVideos("train", 1, 4, 96, 0, defocus=0.5)[0]
+    assert np.array_equal(sharp.instances, soft.instances) and np.array_equal(sharp.mask, soft.mask)
+    ratios = []  # each cell's mean excess over the background, defocus 0.5 against 0, frame by frame
+    for t in range(4):
+        a, b, ids = sharp.image[t].mean(-1), soft.image[t].mean(-1), sharp.instances[t]
+        background = np.median(a[ids == 0])
+        for i in np.unique(ids)[1:]:
+            ratios.append((b[ids == i].mean() - background) / (a[ids == i].mean() - background))
+    ratios_arr = np.array(ratios)
+    dimmed = ratios_arr < 0.55
+    assert np.all(dimmed | (ratios_arr > 0.75)), np.round(np.sort(ratios_arr), 2)  # 20-45% of the contrast, or all
+    assert 0.3 < dimmed.mean() < 0.7 and len(ratios_arr) > 40
+    assert np.array_equal(SyntheticCellVideos("train", 1, 4, 96, 0, defocus=0.0)[0].image, sharp.image)
+    with pytest.raises(ValueError, match=r"data.synthetic_defocus, --defocus\): expected 0 <= p < 1, got 1.0"):
+        SyntheticCellVideos("train", 1, 4, 96, 0, defocus=1.0)
+    overrides = ["data.source=synthetic-cells-video", "data.synthetic_counts=[1,1,1]", "data.synthetic_size=64"]
+    cfg = load_config(None, [*overrides, "data.synthetic_defocus=0.3", "tokenizer.name=ltac", "tokenizer.num_frames=2"])
+    source = build_sources(cfg)["val"]
+    assert isinstance(source, SyntheticCellVideos) and source.defocus == 0.3

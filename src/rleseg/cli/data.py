@@ -34,6 +34,10 @@ def data_synth(
     motion: Annotated[
         float, typer.Option("--motion", help="Speed factor of the video cells (0.2: about as slow as IPSC cells).")
     ] = 1.0,
+    defocus: Annotated[
+        float,
+        typer.Option("--defocus", help="Chance that a video cell is out of focus in a frame (its contrast 20-45%)."),
+    ] = 0.0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the splits of a non-empty --out.")] = False,
 ) -> None:
     """Write the embedded synthetic cells dataset (classes ipsc, dfc) in the folder layout."""
@@ -42,7 +46,15 @@ def data_synth(
     parsed = None if counts is None else [c for c in ints(counts, "--counts", allow_none=False) if c is not None]
     with user_errors():
         data_cmd.synth(
-            kind, out, seed=seed, size=size, counts=parsed, frames=frames, motion=motion, overwrite=overwrite
+            kind,
+            out,
+            seed=seed,
+            size=size,
+            counts=parsed,
+            frames=frames,
+            motion=motion,
+            defocus=defocus,
+            overwrite=overwrite,
         )
 
 

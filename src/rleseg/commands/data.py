@@ -34,6 +34,7 @@ def synth(
     counts: list[int] | None = None,
     frames: int = 8,
     motion: float = 1.0,
+    defocus: float = 0.0,
     overwrite: bool = False,
     console: Console | None = None,
 ) -> Path:
@@ -41,13 +42,19 @@ def synth(
 
     ``counts``: images (or videos) per split, train, val, test (default 48,12,12 images / 12,4,4 videos);
     ``size``: side in pixels (default 320 for images, 160 for videos); ``motion``: speed factor of the video
-    cells (0.2: about as slow as the paper's IPSC cells). Refuses a non-empty ``out`` unless
-    ``overwrite`` (then the split folders are replaced).
+    cells (0.2: about as slow as the paper's IPSC cells); ``defocus``: probability that a video cell is out
+    of the focal plane in a frame (:class:`~rleseg.data.synthetic.SyntheticCellVideos`). Refuses a non-empty
+    ``out`` unless ``overwrite`` (then the split folders are replaced).
     """
     from rleseg.data.synthetic import SPLITS, write_synthetic
 
     if kind not in SYNTH_KINDS:
         raise CommandError(f"unknown kind {kind!r}; expected one of {', '.join(SYNTH_KINDS)}")
+    video_only = [f"--{k} {v:g}" for k, v, off in (("motion", motion, 1.0), ("defocus", defocus, 0.0)) if v != off]
+    if video_only and kind != "cells-video":
+        raise CommandError(
+            f"{' and '.join(video_only)} set how video cells move and blur; they need --kind cells-video"
+        )
     if counts is not None and len(counts) != len(SPLITS):
         raise CommandError(f"--counts needs {len(SPLITS)} numbers (train,val,test), got {len(counts)}")
     if out.exists() and not out.is_dir():
@@ -66,6 +73,7 @@ def synth(
             overwrite=overwrite,
             progress=True,
             motion=motion,
+            defocus=defocus,
         )
     except ValueError as err:
         raise CommandError(str(err)) from None

@@ -137,13 +137,15 @@ class Cell:
 
 @dataclass
 class Pose:
-    """Where a :class:`Cell` is in one frame: centre ``(y, x)`` in pixels, mean radius, angle (rad)."""
+    """Where a :class:`Cell` is in one frame: centre ``(y, x)`` in pixels, mean radius, angle (rad) and the
+    fraction of its contrast to the background that shows (1: in the focal plane; less: drifted out of it)."""
 
     cell: Cell
     y: float
     x: float
     radius: float
     angle: float
+    contrast: float = 1.0
 
     def extent(self) -> float:
         """Upper bound of the distance from the centre to the outline, in pixels."""
@@ -311,7 +313,11 @@ def render_image(
     scene_img = scene.background.copy()
     for fp in footprints:
         own = instances[fp.ys, fp.xs] == fp.pose.cell.id
-        scene_img[fp.ys, fp.xs][own] = _cell_intensity(fp)[own]
+        cell = _cell_intensity(fp)[own]
+        if fp.pose.contrast != 1.0:
+            background = scene.background[fp.ys, fp.xs][own]
+            cell = background + np.float32(fp.pose.contrast) * (cell - background)
+        scene_img[fp.ys, fp.xs][own] = cell
     signal = gaussian_blur(scene_img * scene.illumination, scene.blur)
     signal = np.clip(signal, 0.0, None)
     noisy = rng.poisson(signal * scene.photons).astype(np.float32) / np.float32(scene.photons)
@@ -623,6 +629,9 @@ class SyntheticCellVideos:
     ``dataset[i]`` is a :class:`Sample` with ``image (T, H, W, 3)`` uint8, ``mask (T, H, W)`` uint8 and
     ``instances (T, H, W)`` int32. Cells move, grow, divide (the parent's id ends, two new ids begin),
     enter and leave through the borders; an id always means the same cell and never changes class.
+    ``defocus``: probability that a cell, in one frame, has drifted out of the focal plane and shows only
+    20-45% of its contrast to the background (each cell and frame drawn alone; the labels keep it). 0: never
+    (the videos are then exactly those without the option).
     """
 
     classes: Sequence[str] = list(CLASSES)
@@ -636,10 +645,15 @@ class SyntheticCellVideos:
         seed: int = 0,
         num_cells: float = 14.0,
         motion: MotionParams | None = None,
+        defocus: float = 0.0,
     ) -> None:
         _check_split(split)
         if num_frames < 1:
             raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+        if not 0.0 <= defocus < 1.0:
+            raise ValueError(
+                f"defocus probability (data.synthetic_defocus, --defocus): expected 0 <= p < 1, got {defocus!r}"
+            )
         self.split = split
         self.num_videos = DEFAULT_NUM_VIDEOS[split] if num_videos is None else int(num_videos)
         self.num_frames = int(num_frames)
@@ -647,6 +661,7 @@ class SyntheticCellVideos:
         self.seed = int(seed)
         self.num_cells = float(num_cells)
         self.motion = motion or MotionParams()
+        self.defocus = float(defocus)
         self.classes = list(CLASSES)
 
     def __len__(self) -> int:
@@ -669,6 +684,8 @@ class SyntheticCellVideos:
         frames, _, render_seq = self._simulate(index)
         scene_seq, *noise_seqs = render_seq.spawn(1 + self.num_frames)
         scene = make_scene(np.random.default_rng(scene_seq), self.shape)
+        if self.defocus > 0:  # a stream of its own: the cells, scene and noise stay those of defocus 0
+            frames = _defocus(np.random.default_rng(render_seq.spawn(1)[0]), frames, self.defocus)
         rendered = [
             _render(poses, scene, np.random.default_rng(seq)) for poses, seq in zip(frames, noise_seqs, strict=True)
         ]
@@ -677,6 +694,16 @@ class SyntheticCellVideos:
 
     def __iter__(self) -> Iterator[Sample]:
         return (self[i] for i in range(len(self)))
+
+
+def _defocus(rng: np.random.Generator, frames: list[list[Pose]], probability: float) -> list[list[Pose]]:
+    """``frames`` with each pose, with ``probability``, out of the focal plane (contrast 0.2-0.45)."""
+    out = []
+    for poses in frames:
+        out.append(
+            [replace(p, contrast=float(rng.uniform(0.2, 0.45))) if rng.random() < probability else p for p in poses]
+        )
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -696,6 +723,7 @@ def write_synthetic(
     overwrite: bool = False,
     progress: bool = True,
     motion: float = 1.0,
+    defocus: float = 0.0,
 ) -> Path:
     """Write a synthetic dataset to disk in the folder layout and return ``out_dir``.
 
@@ -705,14 +733,17 @@ def write_synthetic(
     ``classes.txt``), frames named ``0000.png``, ``0001.png`` ... ``num_samples``: per split (dict), the
     same for every split (int), or the defaults. Raises ValueError if ``out_dir`` is not empty and
     ``overwrite`` is False; with ``overwrite=True`` the split folders being written are replaced. ``motion``:
-    speed factor of the video cells (:meth:`MotionParams.slowed`).
+    speed factor of the video cells (:meth:`MotionParams.slowed`); ``defocus``: probability that a video cell
+    is out of the focal plane in a frame (:class:`SyntheticCellVideos`).
     """
     if kind not in _KIND_CODE:
         raise ValueError(f"unknown synthetic kind {kind!r}; expected 'cells' or 'cells-video'")
     root = Path(out_dir)
     params = MotionParams().slowed(motion)
+    sources = {  # bad settings are refused here, before anything is written
+        split: _make_source(kind, split, num_samples, size, num_frames, seed, params, defocus) for split in splits
+    }
     _prepare_root(root, splits, overwrite)
-    sources = {split: _make_source(kind, split, num_samples, size, num_frames, seed, params) for split in splits}
     total = sum(len(src) for src in sources.values())
     with _progress(progress and total > 8) as bar:
         task = bar.add_task(f"writing {kind} to {root}", total=total)
@@ -752,12 +783,14 @@ def _make_source(
     num_frames: int,
     seed: int,
     motion: MotionParams,
+    defocus: float = 0.0,
 ) -> SyntheticCells | SyntheticCellVideos:
     count = num_samples.get(split) if isinstance(num_samples, dict) else num_samples
     name = cast(Split, split)
     if kind == "cells":
         return SyntheticCells(name, count, 320 if size is None else size, seed)
-    return SyntheticCellVideos(name, count, num_frames, 160 if size is None else size, seed, motion=motion)
+    side = 160 if size is None else size
+    return SyntheticCellVideos(name, count, num_frames, side, seed, motion=motion, defocus=defocus)
 
 
 def _progress(enabled: bool) -> Progress:

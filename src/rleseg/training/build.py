@@ -66,6 +66,7 @@ def _open_sources(cfg: Config) -> dict[str, SegmentationSource]:
                 size=d.synthetic_size,
                 seed=cfg.train.seed,
                 motion=motion,
+                defocus=d.synthetic_defocus,
             )
             for s in SPLITS
         }
