@@ -48,3 +48,13 @@ def test_a_frame_stride_longer_than_the_clip_is_refused(videos: Path, tmp_path: 
     res = runner.invoke(app, args, env=WIDE)
     assert res.exit_code == 1 and "stride in 1..2" in res.output
     assert not (tmp_path / "eval" / "metrics.json").exists()
+
+
+def test_a_clip_model_on_single_images_stops_with_what_is_wrong(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    args = ["--out", str(images), "--kind", "cells", "--size", "48", "--counts", "1,1,1"]
+    assert runner.invoke(app, ["data", "synth", *args], env=WIDE).exit_code == 0
+    ckpt = save_checkpoint(tmp_path / "video.ckpt", "tac", num_frames=2)
+    res = runner.invoke(app, ["evaluate", str(ckpt), str(images), "--out", str(tmp_path / "eval")], env=WIDE)
+    assert res.exit_code == 1 and "the model takes video clips of 2 frames, but the data holds single" in res.output
+    assert not (tmp_path / "eval" / "metrics.json").exists()

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from rleseg.config import Config, ModelConfig, TokenizerConfig
-from rleseg.inference.predictor import Predictor
+from rleseg.data.sample import Sample
+from rleseg.inference.predictor import ImageForClipModelError, Predictor
 from rleseg.inference.stitch import MERGE_RULES
 from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
 from rleseg.segmenters.spec import WindowPrediction
@@ -97,6 +98,18 @@ def test_cleanup_closes_gaps_in_the_full_size_mask() -> None:
     assert Predictor(predictor.segmenter).cleanup == 2
     with pytest.raises(ValueError, match="cleanup must be a gap size"):
         Predictor(predictor.segmenter, cleanup=-1)
+
+
+def test_samples_go_to_the_image_or_the_video_path_and_clip_models_refuse_images() -> None:
+    clip_model, image_model = oracle_predictor("tac", num_frames=2), oracle_predictor("lac")
+    labels, frames = painted((4, 22, 34), seed=4)
+    video = Sample(frames, labels.astype(np.uint8), None, "v")
+    assert np.array_equal(clip_model.predict_sample(video, frame_stride=1).mask, labels)
+    assert np.array_equal(image_model.predict_sample(video).mask, labels)
+    image = Sample(frames[0], labels[0].astype(np.uint8), None, "one")
+    assert np.array_equal(image_model.predict_sample(image).mask, labels[0])
+    with pytest.raises(ImageForClipModelError, match="one: the model takes video clips of 2 frames"):
+        clip_model.predict_sample(image)
 
 
 def test_frame_stride_longer_than_the_clip_is_an_error() -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
-from tests.models.test_per_frame_sequences import PER_FRAME, clip_tokenizer
+from tests.models.test_per_frame_sequences import PER_FRAME, clip_items, clip_tokenizer
 
 from rleseg.config import Config, TokenizerConfig
 from rleseg.models.attention import Attention
@@ -103,3 +104,35 @@ def test_reports_name_the_bias() -> None:
     with torch.no_grad():
         seg.model.frame_bias.decoder.fill_(-3.0)
     assert "now -3.0 to -3.0: another frame's features weigh 5% of" in dict(seg.describe())["model"]
+    with torch.no_grad():
+        seg.model.frame_bias.encoder[0, 0] = 4.1
+    assert (
+        "now -3.0 to 4.1: another frame's features weigh 0.05x to 60x the frame's own" in dict(seg.describe())["model"]
+    )
+
+
+def test_the_biases_can_have_a_rate_of_their_own_without_weight_decay() -> None:
+    cfg = Config(tokenizer=TokenizerConfig(name="3d-c", mask_size=8, num_frames=2, classes="lac", max_len=64))
+    cfg.model.pix2seq = dataclasses.replace(PER_FRAME, frame_attention_bias=-4.0, frame_attention_bias_lr=0.02)
+    cfg.data.patch_size = 32
+    seg = Pix2SeqSegmenter.create(cfg, ["background", "a", "b"])
+    groups = seg.parameter_groups()
+    bias = seg.model.frame_bias
+    assert [p is q for p, q in zip(groups[-1]["params"], bias.parameters(), strict=True)] == [True, True]
+    assert groups[-1]["lr"] == 0.02 and groups[-1]["weight_decay"] == 0.0
+    listed = [id(p) for g in groups for p in g["params"]]
+    assert sorted(listed) == sorted(id(p) for p in seg.parameters() if p.requires_grad), "each parameter once"
+    opt = torch.optim.AdamW(groups, lr=1e-3, weight_decay=0.05)
+    bias.encoder.grad = torch.ones_like(bias.encoder)  # Adam's first step: lr times the sign of the gradient
+    bias.decoder.grad = -torch.ones_like(bias.decoder)
+    opt.step()
+    torch.testing.assert_close(bias.encoder.detach(), torch.full_like(bias.encoder, -4.02))
+    clip = np.random.default_rng(0).integers(0, 3, (2, 8, 8))
+    _, logs = seg.loss(seg.collate()(clip_items([clip])))
+    assert logs["frame_bias_max"].item() == pytest.approx(-3.98), "the largest bias is logged (training curves)"
+    cfg.model.pix2seq.frame_attention_bias_lr = None
+    assert len(Pix2SeqSegmenter.create(cfg, ["background", "a", "b"]).parameter_groups()) == 2, "rest and backbone"
+    with pytest.raises(ValueError, match=r"frame_attention_bias_lr=0.02: expected a rate > 0 for the biases.*unset"):
+        dataclasses.replace(PER_FRAME, frame_attention_bias=None, frame_attention_bias_lr=0.02)
+    with pytest.raises(ValueError, match=r"frame_attention_bias_lr: expected a rate > 0, got 0.0"):
+        dataclasses.replace(PER_FRAME, frame_attention_bias=-4.0, frame_attention_bias_lr=0.0)

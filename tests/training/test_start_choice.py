@@ -58,6 +58,13 @@ def test_training_stores_the_fraction_with_the_best_validation_dice_and_evaluate
     res = runner.invoke(app, ["evaluate", str(ckpt), "synthetic-cells", "--out", str(tmp_path / "e"), "--limit", "1"])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "e" / "metrics.json").read_text())["source"]["earliest_start"] == sweep["chosen"]
+    html = (tmp_path / "e" / "report.html").read_text()
+    assert f"{sweep['chosen']:g}x as likely as the best start (chosen on 2 validation samples after training" in html
+    args = ["evaluate", str(ckpt), "synthetic-cells", "--out", str(tmp_path / "f"), "--limit", "1"]
+    res = runner.invoke(app, [*args, "--earliest-start", "0.5"], env=WIDE)
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "f" / "report.html").read_text()
+    assert f"0.5x as likely as the best start (set here; validation after training chose {sweep['chosen']:g})" in html
 
 
 def _fake_predictions(monkeypatch: pytest.MonkeyPatch, exact: set[float]) -> None:
@@ -67,7 +74,7 @@ def _fake_predictions(monkeypatch: pytest.MonkeyPatch, exact: set[float]) -> Non
         right = predictor.segmenter.cfg.generation.earliest_start in exact
         return SimpleNamespace(mask=sample.mask if right else np.zeros_like(sample.mask))
 
-    monkeypatch.setattr("rleseg.commands.evaluate_checkpoint.predict_sample", predict)
+    monkeypatch.setattr("rleseg.inference.predictor.Predictor.predict_sample", predict)
 
 
 def test_the_best_class_agnostic_dice_wins_and_ties_go_to_the_earlier_candidate(

@@ -60,6 +60,7 @@ def static_config(cfg: Config, run_dir: Path) -> Config:
     static.train.out_dir = str(run_dir)
     static.train.frame_warmup = 0.0
     static.model.pix2seq.frame_attention_bias = None
+    static.model.pix2seq.frame_attention_bias_lr = None
     return static
 
 

@@ -109,18 +109,6 @@ def safe_name(name: str) -> str:
     return name.replace("/", "_").replace("\\", "_") or "unnamed"
 
 
-def predict_sample(predictor: Predictor, sample: Sample, frame_stride: int | None = None) -> Prediction:
-    """Prediction of one image, or of a video (clip by clip, frame by frame or streamed: the model's kind)."""
-    if not sample.is_video:
-        if predictor.is_video:
-            raise CommandError(
-                f"{sample.name}: the checkpoint's model takes video clips of {predictor.num_frames} frames, but "
-                "the data holds single images"
-            )
-        return predictor.predict_image(sample.image)
-    return predictor.predict_video(sample.image, frame_stride)
-
-
 def _write_masks(out: Path, name: str, pred: Prediction) -> None:
     """``out/masks/<name>.png`` (videos: ``out/masks/<name>/<t>.png``) and the instances alike."""
     layers = [("masks", pred.mask)]
@@ -177,7 +165,7 @@ def evaluate_checkpoint(
     the config's; 0: off). ``title``: the report's heading (default: checkpoint and data)."""
     from rleseg.commands.evaluate_report import print_written, training_curves, write_outputs
     from rleseg.data.formats.files import DatasetError
-    from rleseg.inference.predictor import Predictor
+    from rleseg.inference.predictor import ImageForClipModelError, Predictor
     from rleseg.inference.stitch import MERGE_RULES
     from rleseg.metrics import SegmentationEvaluator
     from rleseg.report.gallery import Gallery
@@ -250,7 +238,9 @@ def evaluate_checkpoint(
             )
             continue
         try:
-            pred = predict_sample(predictor, sample, frame_stride)
+            pred = predictor.predict_sample(sample, frame_stride)
+        except ImageForClipModelError as err:  # every sample would fail alike
+            raise CommandError(str(err)) from None
         except ValueError as err:  # e.g. a sample the predictor cannot take; name it and go on
             problems.append(f"{sample.name}: cannot predict: {err}")
             continue

@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from rleseg.commands.common import CommandError, scalar_table, stderr, stdout
 from rleseg.config import Config
+from rleseg.segmenters.start_choice_record import samples_text, scores_text
 
 if TYPE_CHECKING:
     from rleseg.training.start_choice import StartChoice
@@ -195,13 +196,10 @@ def print_result(result: TrainResult, console: Console) -> None:
 
 def start_choice_line(choice: StartChoice) -> str:
     """One line: the fraction chosen, and every candidate's validation class-agnostic Dice."""
-    scores = ", ".join(
-        f"{f:g}: {'–' if a is None else f'{100 * a:.2f}'}" + (" (chosen)" if f == choice.chosen else "")
-        for f, a, _ in choice.scores
-    )
+    record = choice.as_dict()
     return (
-        f"generation.earliest_start {choice.chosen:g}, chosen on {choice.images} validation "
-        f"sample{'s' if choice.images != 1 else ''} in {choice.seconds:.0f} s (class-agnostic Dice %: {escape(scores)})"
+        f"generation.earliest_start {choice.chosen:g}, chosen on {samples_text(record)} in {choice.seconds:.0f} s "
+        f"(class-agnostic Dice %: {escape(scores_text(record))})"
     )
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from rleseg.data.patches import temporal_windows
+from rleseg.data.sample import Sample
 from rleseg.inference.stitch import MERGE_RULES
 from rleseg.inference.track_linker import TrackLinker
 from rleseg.inference.views import VIEW_RULES, check_views, predict_views
@@ -31,10 +32,14 @@ from rleseg.inference.window_job import JobSettings, Prediction, WindowJob
 from rleseg.segmenters.base import Segmenter
 from rleseg.segmenters.spec import WindowPrediction
 
-__all__ = ["Prediction", "Predictor", "default_batch_size", "resolve_device"]
+__all__ = ["ImageForClipModelError", "Prediction", "Predictor", "default_batch_size", "resolve_device"]
 
 PIXEL_BATCH = 8  # windows per forward pass of per-pixel models (their activations are large)
 TOKEN_BATCH_FRAMES = 256  # frames per generation batch of token models (clips of N frames: 256 // N clips)
+
+
+class ImageForClipModelError(ValueError):
+    """A single image given to a model that reads clips of N frames (the data, not one sample, is wrong)."""
 
 
 def default_batch_size(segmenter: Segmenter) -> int:
@@ -155,6 +160,19 @@ class Predictor:
             )
             return _to(out, torch.device("cpu"))
         return _to(self.segmenter.predict_windows(images.to(self.device), previous), torch.device("cpu"))
+
+    def predict_sample(self, sample: Sample, frame_stride: int | None = None) -> Prediction:
+        """One :class:`Sample`: an image ``(H, W, 3)`` or a video ``(T, H, W, 3)`` (clip by clip, frame by frame
+        or streamed: the model's kind; ``frame_stride`` as :meth:`predict_video`). ImageForClipModelError for an
+        image given to a clip model."""
+        if sample.is_video:
+            return self.predict_video(sample.image, frame_stride)
+        if self.is_video:
+            raise ImageForClipModelError(
+                f"{sample.name}: the model takes video clips of {self.num_frames} frames, but the data holds "
+                "single images"
+            )
+        return self.predict_image(sample.image)
 
     def predict_image(self, image: np.ndarray) -> Prediction:
         """``(H, W, 3)`` uint8 image -> :class:`Prediction` at ``(H, W)``."""

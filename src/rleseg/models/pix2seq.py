@@ -71,6 +71,10 @@ class ModelConfig:
     value, is added to the attention logits between a frame and the clip's other frames (encoder
     self-attention, and the decoder's cross-attention with ``frame_fusion: per-frame``): negative values start
     the model close to an image model reading one frame (see :mod:`rleseg.models.frame_bias`). None: off.
+    ``frame_attention_bias_lr``: the learning rate of those biases, without weight decay (None: ``train.lr``).
+    Adam moves a parameter by about its learning rate per step, so at 1e-3 a bias started at -4 can reach at
+    most about -3.5 in a 1,000-step run: to learn whether to look across frames on a short budget, the biases
+    need a rate of their own (e.g. 0.02).
     """
 
     backbone: str = "resnet50"
@@ -93,6 +97,7 @@ class ModelConfig:
     dense_loss_weight: float = 0.0
     frame_fusion: str = "concat"
     frame_attention_bias: float | None = None
+    frame_attention_bias_lr: float | None = None
 
     def __post_init__(self) -> None:
         if self.frame_fusion not in FRAME_FUSIONS:
@@ -110,6 +115,14 @@ class ModelConfig:
             raise ValueError(f"frame_fusion per-frame writes every frame of a clip; it does not combine with {other}")
         if self.dense_loss_weight < 0:
             raise ValueError(f"dense_loss_weight must be >= 0, got {self.dense_loss_weight}")
+        lr = self.frame_attention_bias_lr
+        if lr is not None and (self.frame_attention_bias is None or not lr > 0):
+            raise ValueError(
+                f"model.pix2seq.frame_attention_bias_lr={lr}: expected a rate > 0 for the biases that "
+                "frame_attention_bias sets (it is unset here)"
+                if self.frame_attention_bias is None
+                else f"model.pix2seq.frame_attention_bias_lr: expected a rate > 0, got {lr}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (for checkpoints and YAML)."""

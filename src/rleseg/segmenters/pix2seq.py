@@ -26,6 +26,7 @@ from rleseg.models.multihead import MultiHeadPix2Seq, tokens_to_runs
 from rleseg.segmenters.base import Segmenter
 from rleseg.segmenters.losses import ce_dice_loss, pixel_counts, sqrt_inverse_weights
 from rleseg.segmenters.spec import OutputSpec, WindowPrediction
+from rleseg.segmenters.start_choice_record import CHOICE_KEY, samples_text, scores_text
 from rleseg.segmenters.token_batch import collate_tokens
 from rleseg.tokenizers import Tokenizer, Vocab, create_tokenizer, tokenizer_class
 from rleseg.tokenizers.batch import decode_batch
@@ -132,14 +133,17 @@ class Pix2SeqSegmenter(Segmenter):
         self._sampling()  # bad generation settings are refused here, before any training
         # training pixels of each class (at S) seen so far: the weights of fg-vote's class votes; in checkpoints
         self.register_buffer("class_pixels", torch.zeros(len(self.class_names), dtype=torch.int64))
+        self.start_choice: dict[str, Any] | None = None  # the record of a choice on validation (from_checkpoint)
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict[str, Any]) -> Pix2SeqSegmenter:
-        """Rebuild from a loaded checkpoint; one written before ``class_pixels`` existed votes without weights."""
+        """Rebuild from a loaded checkpoint; one written before ``class_pixels`` existed votes without weights. The
+        record of an ``earliest_start`` chosen on validation, if any, is kept in ``start_choice``."""
         model = cls(**checkpoint["hyper_parameters"])
         state = {"state_dict": dict(checkpoint["state_dict"])}  # the caller's dict stays as it was
         model.on_load_checkpoint(state)
         model.load_state_dict(state["state_dict"])
+        model.start_choice = checkpoint.get(CHOICE_KEY)
         return model
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -213,8 +217,19 @@ class Pix2SeqSegmenter(Segmenter):
         ]
         if self.cfg.generation.earliest_start is not None:
             f = self.cfg.generation.earliest_start
-            facts.append(("decoding", f"greedy; the earliest start at least {f:g}x as likely as the best start"))
+            decoding = f"greedy; the earliest start at least {f:g}x as likely as the best start"
+            facts.append(("decoding", decoding + self._start_choice_words(f)))
         return facts
+
+    def _start_choice_words(self, fraction: float) -> str:
+        """Where ``fraction`` came from when the checkpoint chose one on validation after training (empty
+        otherwise), e.g. ``" (chosen on 6 validation samples after training; class-agnostic Dice %: ...)"``."""
+        record = self.start_choice
+        if record is None:
+            return ""
+        if record["chosen"] != fraction:
+            return f" (set here; validation after training chose {record['chosen']:g})"
+        return f" (chosen on {samples_text(record)} after training; class-agnostic Dice %: {scores_text(record)})"
 
     def _learned_frame_bias(self, init: float) -> str:
         """Where training took the frame biases, e.g. ``"; now -4.1 to -3.9: ..."`` (empty while they are still at
@@ -224,8 +239,11 @@ class Pix2SeqSegmenter(Segmenter):
         lo, hi = self.model.frame_bias.learned_range()
         if max(abs(lo - init), abs(hi - init)) < 0.05:
             return ""
-        share = f"{100 * math.exp(lo):.2g}" + ("" if hi - lo < 0.05 else f"-{100 * math.exp(hi):.2g}")
-        return f"; now {lo:.1f} to {hi:.1f}: another frame's features weigh {share}% of the frame's own at equal score"
+        if hi < 0:  # as a share, e.g. "1.6-1.9% of"
+            share = f"{100 * math.exp(lo):.2g}" + ("" if hi - lo < 0.05 else f"-{100 * math.exp(hi):.2g}") + "% of"
+        else:  # some head weighs another frame at least as much as its own: as factors, e.g. "0.0018x to 60x"
+            share = f"{math.exp(lo):.2g}x" + ("" if hi - lo < 0.05 else f" to {math.exp(hi):.2g}x")
+        return f"; now {lo:.1f} to {hi:.1f}: another frame's features weigh {share} the frame's own at equal score"
 
     def collate(self) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
         d = self.cfg.data
@@ -238,14 +256,19 @@ class Pix2SeqSegmenter(Segmenter):
         )
 
     def parameter_groups(self) -> list[dict[str, Any]]:
-        """The backbone at ``train.backbone_lr`` (default ``train.lr``), the rest at ``train.lr``."""
-        t = self.cfg.train
+        """The backbone at ``train.backbone_lr`` (default ``train.lr``), the attention biases across frames at
+        ``model.pix2seq.frame_attention_bias_lr`` without weight decay (when set), the rest at ``train.lr``."""
+        t, m = self.cfg.train, self.cfg.model.pix2seq
         backbone = [p for p in self.model.backbone.parameters() if p.requires_grad]
-        backbone_ids = {id(p) for p in backbone}
-        rest = [p for p in self.model.parameters() if p.requires_grad and id(p) not in backbone_ids]
-        groups = [{"params": rest, "lr": t.lr}]
+        frame_bias = self.model.frame_bias
+        biases = [] if frame_bias is None or m.frame_attention_bias_lr is None else list(frame_bias.parameters())
+        apart = {id(p) for p in backbone + biases}
+        rest = [p for p in self.model.parameters() if p.requires_grad and id(p) not in apart]
+        groups: list[dict[str, Any]] = [{"params": rest, "lr": t.lr}]
         if backbone:
             groups.append({"params": backbone, "lr": t.backbone_lr or t.lr})
+        if biases:
+            groups.append({"params": biases, "lr": m.frame_attention_bias_lr, "weight_decay": 0.0})
         return groups
 
     # ----- training -----------------------------------------------------------------------------------
@@ -255,7 +278,8 @@ class Pix2SeqSegmenter(Segmenter):
 
     def loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Weighted token loss and token accuracy (run-level for the multi-headed decoder), plus
-        ``dense_loss_weight`` times the per-pixel loss on the fine features when that weight is set."""
+        ``dense_loss_weight`` times the per-pixel loss on the fine features when that weight is set; a clip model
+        with attention biases across frames also logs the largest bias (``frame_bias_max``)."""
         dense: torch.Tensor | None = None
         if isinstance(self.model, MultiHeadPix2Seq):
             targets = tokens_to_runs(batch["targets"], self.model.k)
@@ -283,6 +307,8 @@ class Pix2SeqSegmenter(Segmenter):
         if dense is not None:
             logs["dense_loss"] = dense_loss(dense, batch["mask"])
             loss = loss + self.cfg.model.pix2seq.dense_loss_weight * logs["dense_loss"]
+        if self.model.frame_bias is not None:  # how far the model has learned to look across frames (curves)
+            logs["frame_bias_max"] = torch.cat([p.detach().flatten() for p in self.model.frame_bias.parameters()]).max()
         return loss, logs
 
     # ----- generation ---------------------------------------------------------------------------------

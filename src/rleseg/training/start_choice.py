@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from rleseg.atomic import atomic_path
+from rleseg.segmenters.start_choice_record import CHOICE_KEY
 
 if TYPE_CHECKING:
     from rleseg.data.sample import SegmentationSource
     from rleseg.segmenters.base import Segmenter
-
-CHOICE_KEY = "rleseg_earliest_start_choice"  # the sweep, kept in the checkpoint beside its config
 
 
 @dataclass
@@ -91,7 +90,6 @@ def choose_earliest_start(
     of ``choices`` and return the scores and the best by class-agnostic Dice; ``segmenter`` is left generating
     with the chosen fraction. ``views``: test-time views (default: the config's ``data.eval_views``, as
     ``rleseg evaluate``). ValueError when ``source`` is empty or the model cannot choose among starts."""
-    from rleseg.commands.evaluate_checkpoint import predict_sample
     from rleseg.inference.predictor import Predictor
     from rleseg.metrics import SegmentationEvaluator
 
@@ -107,7 +105,7 @@ def choose_earliest_start(
         evaluator = SegmentationEvaluator(names)
         for i in _maybe_progress(range(len(source)), f"earliest_start {f:g} on validation", show_progress):
             sample = source[i]
-            evaluator.update(sample.mask, predict_sample(predictor, sample).mask)
+            evaluator.update(sample.mask, predictor.predict_sample(sample).mask)
         report = evaluator.report()
         scores.append((f, report["class_agnostic"]["dice"], report["mean"]["dice"]))
     best = max(range(len(scores)), key=lambda i: (_or_minus_one(scores[i][1]), -i))
