@@ -38,8 +38,9 @@ def test_video_demo_compares_with_the_static_model_on_the_same_frames(tmp_path: 
     static_cfg = (out / "static" / "run" / "config.yaml").read_text()
     assert "name: 3d-c" in run_cfg and "classes: lac" in run_cfg and "frame_fusion: per-frame" in run_cfg
     assert "name: lac" in static_cfg and "classes: token" in static_cfg, "LAC takes no class option"
-    assert "frame_warmup: 0.5" in run_cfg and "frame_warmup: 0.0" in static_cfg, "an image model mixes no clips"
+    assert "frame_warmup: 0.0" in static_cfg, "an image model mixes no clips"
     assert "frame_attention_bias: -4.0" in run_cfg and "frame_attention_bias: null" in static_cfg, "one frame"
+    assert "frame_attention_bias_lr: 0.02" in run_cfg and "frame_attention_bias_lr: null" in static_cfg
     frames = sorted((out / "masks" / "video_000").glob("*.png"))
     assert [p.name for p in frames] == ["000000.png", "000001.png", "000002.png"]
     assert Image.open(frames[0]).size == (64, 64)
