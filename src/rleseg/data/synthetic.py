@@ -698,12 +698,10 @@ class SyntheticCellVideos:
 
 def _defocus(rng: np.random.Generator, frames: list[list[Pose]], probability: float) -> list[list[Pose]]:
     """``frames`` with each pose, with ``probability``, out of the focal plane (contrast 0.2-0.45)."""
-    out = []
-    for poses in frames:
-        out.append(
-            [replace(p, contrast=float(rng.uniform(0.2, 0.45))) if rng.random() < probability else p for p in poses]
-        )
-    return out
+    return [
+        [replace(p, contrast=float(rng.uniform(0.2, 0.45))) if rng.random() < probability else p for p in poses]
+        for poses in frames
+    ]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -42,7 +42,11 @@ class FrameAttentionBias(nn.Module):
         other[own_rows : own_rows + other_rows] = 1
         return self.decoder.to(dtype)[:, None, :, None, None] * other
 
+    def values(self) -> torch.Tensor:
+        """Every bias, encoder then decoder, ``(layers * heads,)``, detached (on the parameters' device)."""
+        return torch.cat([self.encoder.detach().flatten(), self.decoder.detach().flatten()])
+
     def learned_range(self) -> tuple[float, float]:
         """The smallest and largest bias over all layers and heads (encoder and decoder) as they are now."""
-        values = torch.cat([self.encoder.detach().flatten(), self.decoder.detach().flatten()])
+        values = self.values()
         return float(values.min()), float(values.max())

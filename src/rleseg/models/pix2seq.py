@@ -116,13 +116,13 @@ class ModelConfig:
         if self.dense_loss_weight < 0:
             raise ValueError(f"dense_loss_weight must be >= 0, got {self.dense_loss_weight}")
         lr = self.frame_attention_bias_lr
-        if lr is not None and (self.frame_attention_bias is None or not lr > 0):
+        if lr is not None and self.frame_attention_bias is None:
             raise ValueError(
                 f"model.pix2seq.frame_attention_bias_lr={lr}: expected a rate > 0 for the biases that "
                 "frame_attention_bias sets (it is unset here)"
-                if self.frame_attention_bias is None
-                else f"model.pix2seq.frame_attention_bias_lr: expected a rate > 0, got {lr}"
             )
+        if lr is not None and not lr > 0:
+            raise ValueError(f"model.pix2seq.frame_attention_bias_lr: expected a rate > 0, got {lr}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (for checkpoints and YAML)."""

@@ -308,7 +308,7 @@ class Pix2SeqSegmenter(Segmenter):
             logs["dense_loss"] = dense_loss(dense, batch["mask"])
             loss = loss + self.cfg.model.pix2seq.dense_loss_weight * logs["dense_loss"]
         if self.model.frame_bias is not None:  # how far the model has learned to look across frames (curves)
-            logs["frame_bias_max"] = torch.cat([p.detach().flatten() for p in self.model.frame_bias.parameters()]).max()
+            logs["frame_bias_max"] = self.model.frame_bias.values().max()
         return loss, logs
 
     # ----- generation ---------------------------------------------------------------------------------
