@@ -53,6 +53,15 @@ def test_video_demo_compares_with_the_static_model_on_the_same_frames(tmp_path: 
         assert 'id="metrics-table"' in html and 'id="gallery"' in html
 
 
+def test_train_warns_when_the_frame_biases_learn_at_train_lr(tmp_path: Path) -> None:
+    config = Path(__file__).parents[2] / "configs" / "demo-video.yaml"
+    overrides = [*TINY_VIDEO, "model.pix2seq.frame_attention_bias_lr=null", f"train.out_dir={tmp_path / 'run'}"]
+    res = runner.invoke(app, ["train", str(config), *overrides], env=WIDE)
+    assert res.exit_code == 0, res.output
+    assert "warning: model.pix2seq.frame_attention_bias=-4.0 without frame_attention_bias_lr" in res.output
+    assert "configs/demo-video.yaml: 0.02" in res.output
+
+
 def test_video_demo_refuses_an_image_tokenizer(tmp_path: Path) -> None:
     res = runner.invoke(app, ["demo", "--video", "--out", str(tmp_path), "tokenizer.name=lac"], env=WIDE)
     assert res.exit_code == 1 and "needs a video tokenizer" in res.output

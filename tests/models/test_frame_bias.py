@@ -130,8 +130,14 @@ def test_the_biases_can_have_a_rate_of_their_own_without_weight_decay() -> None:
     clip = np.random.default_rng(0).integers(0, 3, (2, 8, 8))
     _, logs = seg.loss(seg.collate()(clip_items([clip])))
     assert logs["frame_bias_max"].item() == pytest.approx(-3.98), "the largest bias is logged (training curves)"
+    assert seg.setting_warnings() == [], "the biases have their own rate"
     cfg.model.pix2seq.frame_attention_bias_lr = None
-    assert len(Pix2SeqSegmenter.create(cfg, ["background", "a", "b"]).parameter_groups()) == 2, "rest and backbone"
+    at_train_lr = Pix2SeqSegmenter.create(cfg, ["background", "a", "b"])
+    assert len(at_train_lr.parameter_groups()) == 2, "rest and backbone"
+    (warning,) = at_train_lr.setting_warnings()
+    assert "frame_attention_bias=-4.0 without frame_attention_bias_lr" in warning and f"({cfg.train.lr:g})" in warning
+    cfg.model.pix2seq.frame_attention_bias = None
+    assert Pix2SeqSegmenter.create(cfg, ["background", "a", "b"]).setting_warnings() == [], "no biases"
     with pytest.raises(ValueError, match=r"frame_attention_bias_lr=0.02: expected a rate > 0 for the biases.*unset"):
         dataclasses.replace(PER_FRAME, frame_attention_bias=None, frame_attention_bias_lr=0.02)
     with pytest.raises(ValueError, match=r"frame_attention_bias_lr: expected a rate > 0, got 0.0"):

@@ -110,6 +110,11 @@ class Segmenter(L.LightningModule, abc.ABC):
         """Optimizer parameter groups (default: every trainable parameter at ``train.lr``)."""
         return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": self.cfg.train.lr}]
 
+    def setting_warnings(self) -> list[str]:
+        """Settings that train, but likely not as meant (``rleseg train`` prints them before fitting); default
+        none."""
+        return []
+
     def describe(self) -> list[tuple[str, str]]:
         """Facts about the model for reports, e.g. ``[("model", "unet, tu-resnet18")]``."""
         return [("model", self.family)]

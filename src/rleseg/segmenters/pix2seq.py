@@ -271,6 +271,21 @@ class Pix2SeqSegmenter(Segmenter):
             groups.append({"params": biases, "lr": m.frame_attention_bias_lr, "weight_decay": 0.0})
         return groups
 
+    def setting_warnings(self) -> list[str]:
+        """A clip model whose attention biases across frames learn at ``train.lr`` (no
+        ``model.pix2seq.frame_attention_bias_lr``): Adam moves a parameter by about its rate per step, too little
+        for the biases to learn within a short run."""
+        m, lr = self.cfg.model.pix2seq, self.cfg.train.lr
+        if self.model.frame_bias is None or m.frame_attention_bias_lr is not None:
+            return []
+        return [
+            f"model.pix2seq.frame_attention_bias={m.frame_attention_bias} without frame_attention_bias_lr: the "
+            f"biases learn at train.lr ({lr:g}), and Adam moves a parameter by about its rate per step (at most "
+            f"~{1000 * lr:g} in 1,000 steps), so they stay near where they start; set "
+            "model.pix2seq.frame_attention_bias_lr (configs/demo-video.yaml: 0.02) to let the model learn how much "
+            "to look across frames"
+        ]
+
     # ----- training -----------------------------------------------------------------------------------
     def forward(self, images: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, L, V)``."""
