@@ -111,8 +111,8 @@ class Segmenter(L.LightningModule, abc.ABC):
         return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": self.cfg.train.lr}]
 
     def setting_warnings(self) -> list[str]:
-        """Settings that train, but likely not as meant (``rleseg train`` prints them before fitting); default
-        none."""
+        """Settings that train, but likely not as meant (every command that trains prints them before fitting);
+        default none."""
         return []
 
     def describe(self) -> list[tuple[str, str]]:
