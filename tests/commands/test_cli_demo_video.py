@@ -34,6 +34,7 @@ def test_video_demo_compares_with_the_static_model_on_the_same_frames(tmp_path: 
     assert video["num_images"] == static["num_images"] == 3, "every frame of the one test video, once"
     assert json.loads((out / "comparison.json").read_text())["static"] == static
     assert "Dice (%) on the same test frames" in res.output and "class-agnostic" in res.output
+    assert "One run of each model" in res.output and "train.seed=1, 2" in res.output, "how far to trust one run"
     run_cfg = (out / "run" / "config.yaml").read_text()
     static_cfg = (out / "static" / "run" / "config.yaml").read_text()
     assert "name: 3d-c" in run_cfg and "classes: lac" in run_cfg and "frame_fusion: per-frame" in run_cfg

@@ -64,6 +64,13 @@ def static_config(cfg: Config, run_dir: Path) -> Config:
     return static
 
 
+ONE_RUN_NOTE = (
+    "One run of each model: training ends on the time budget, so even the same seed moves by a point or two. Run "
+    "again with train.seed=1, 2, ... before reading a difference of a few points (docs/video-demo.md: over five "
+    "seeds of configs/demo-video.yaml the difference ran from -2.4 to +4.6 mean points)."
+)
+
+
 def comparison_table(video: dict[str, Any], static: dict[str, Any], video_label: str) -> Table:
     """Dice per class, mean and class-agnostic, of the video and the static model, in %."""
     table = Table(title="Dice (%) on the same test frames", title_justify="left")
@@ -106,6 +113,7 @@ def run(
     title = f"rleseg demo --video: static model ({STATIC_TOKENIZER}) on the frames of {cfg.data.source}"
     static_report = evaluate_demo(static_ckpt, scfg, out / "static", device, con, title)
     con.print(comparison_table(report, static_report, label))
+    con.print(ONE_RUN_NOTE)
     write_metrics_json({"video": report, "static": static_report, "video_label": label}, out / "comparison.json")
     con.print(f"wrote [bold]{escape(str(out / 'comparison.json'))}[/bold] (both reports side by side)")
     return report
