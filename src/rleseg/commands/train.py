@@ -104,11 +104,10 @@ def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | No
         datamodule = build_datamodule(cfg, task, sources)
     except ValueError as err:
         raise CommandError(str(err)) from None
+    config_path = out_dir / "config.yaml"
     if _rank(rank_zero_only) == 0:
         for warning in task.setting_warnings():
             stderr().print(f"[yellow]warning:[/yellow] {escape(warning)}")
-    config_path = out_dir / "config.yaml"
-    if _rank(rank_zero_only) == 0:
         _prepare_logs(out_dir / "logs", resuming=cfg.train.resume is not None)
     trainer = build_trainer(cfg, out_dir, extra_callbacks=extra_callbacks, monitor=task.checkpoint_monitor)
     if _rank(rank_zero_only) == 0:
