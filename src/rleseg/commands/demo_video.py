@@ -47,7 +47,8 @@ def _check_video(cfg: Config) -> None:
 def static_config(cfg: Config, run_dir: Path) -> Config:
     """``cfg`` with the image tokenizer LAC at the same S and model, as many frames per batch, same budget
     (a video scheme's class option, e.g. ``3d-c`` with ``classes: lac``, is LAC's own way already; a clip
-    model's frame warm-up, which mixes clips, and its attention bias across frames have no counterpart)."""
+    model's frame warm-up, which mixes clips, its attention bias across frames and its mixing of the frames' fine
+    grids have no counterpart)."""
     frames = cfg.tokenizer.num_frames or 1
     static = copy.deepcopy(cfg)
     static.tokenizer.name = STATIC_TOKENIZER
@@ -61,6 +62,7 @@ def static_config(cfg: Config, run_dir: Path) -> Config:
     static.train.frame_warmup = 0.0
     static.model.pix2seq.frame_attention_bias = None
     static.model.pix2seq.frame_attention_bias_lr = None
+    static.model.pix2seq.frame_neighbours = 0
     return static
 
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from rleseg.models.backbone import Backbone
-from rleseg.models.fine_map import FineMap, FrameMix
+from rleseg.models.fine_map import FineMap, FrameMix, FrameNeighbours
 from rleseg.models.frame_bias import FrameAttentionBias
 from rleseg.models.pointer import StartPointer
 from rleseg.models.position import grid_encoding, sine_1d
@@ -75,6 +75,11 @@ class ModelConfig:
     Adam moves a parameter by about its learning rate per step, so at 1e-3 a bias started at -4 can reach at
     most about -3.5 in a 1,000-step run: to learn whether to look across frames on a short budget, the biases
     need a rate of their own (e.g. 0.02).
+    ``frame_neighbours``: clip models whose frames keep their own fine grid (``frame_fusion`` per-frame or
+    separate); when > 0, each frame's grid also reads the other frames' fine features within this many grid
+    cells (odd: 3 reads +-1 cell, +-4 pixels at stride 4), mixed in by a projection that starts at 0
+    (:class:`~rleseg.models.fine_map.FrameNeighbours`): the start pointer then sees a cell the other frame shows
+    better, not only through the coarse encoder. 0: off.
     """
 
     backbone: str = "resnet50"
@@ -98,6 +103,7 @@ class ModelConfig:
     frame_fusion: str = "concat"
     frame_attention_bias: float | None = None
     frame_attention_bias_lr: float | None = None
+    frame_neighbours: int = 0
 
     def __post_init__(self) -> None:
         if self.frame_fusion not in FRAME_FUSIONS:
@@ -123,6 +129,20 @@ class ModelConfig:
             )
         if lr is not None and not lr > 0:
             raise ValueError(f"model.pix2seq.frame_attention_bias_lr: expected a rate > 0, got {lr}")
+        self._check_frame_neighbours()
+
+    def _check_frame_neighbours(self) -> None:
+        reach = self.frame_neighbours
+        if not reach:
+            return
+        if reach < 0 or reach % 2 == 0:
+            raise ValueError(f"model.pix2seq.frame_neighbours: expected 0 (off) or an odd number of cells, got {reach}")
+        if self.fine_level is None or self.frame_fusion not in ("per-frame", "separate"):
+            raise ValueError(
+                f"model.pix2seq.frame_neighbours={reach} mixes the frames' own fine grids: it needs fine_level and "
+                f"frame_fusion per-frame or separate (got fine_level={self.fine_level}, "
+                f"frame_fusion={self.frame_fusion})"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (for checkpoints and YAML)."""
@@ -185,6 +205,15 @@ class Pix2SeqModel(nn.Module):
             self.dense_head = nn.Conv2d(cfg.dim, tok.num_classes + 1, 1)
         self.pointer = StartPointer(tok, cfg.dim, grid, self.per_frame_grids) if cfg.pointer_starts else None
         self.frame_mix = FrameMix(frames, cfg.dim) if fusion == "concat" else None
+        self.frame_neighbours: FrameNeighbours | None = None
+        if cfg.frame_neighbours:
+            if fusion not in ("per-frame", "separate"):
+                raise ValueError(
+                    f"model.pix2seq.frame_neighbours={cfg.frame_neighbours} mixes the fine grids of a clip's frames; "
+                    f"this model reads one frame (tokenizer mask shape {tuple(tok.mask_shape)}"
+                    f"{', static_input' if cfg.static_input else ''})"
+                )
+            self.frame_neighbours = FrameNeighbours(frames, cfg.dim, cfg.frame_neighbours)
         # added to the memory rows of the frame a sequence writes (per-frame sequences)
         self.own_frame: nn.Parameter | None = None
         if self.per_frame_sequences:
@@ -262,6 +291,8 @@ class Pix2SeqModel(nn.Module):
             return MemoryParts(memory, None), None
         context = clip_memory.reshape(b * max(n, 1), h * w, d).transpose(1, 2).reshape(-1, d, h, w)
         grid_feats = self.fine_map(fine, context)  # (B*N, D, S_h, S_w)
+        if self.frame_neighbours is not None:  # each frame's grid also reads the other frames nearby
+            grid_feats = self.frame_neighbours(grid_feats.view(b, n, *grid_feats.shape[1:])).flatten(0, 1)
         dense = None if self.dense_head is None else self.dense_head(grid_feats)  # (B*N, C+1, S_h, S_w)
         if n:
             grid_feats = grid_feats.view(b, n, *grid_feats.shape[1:])  # (B, N, D, S_h, S_w)

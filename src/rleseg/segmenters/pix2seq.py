@@ -208,6 +208,8 @@ class Pix2SeqSegmenter(Segmenter):
             fine = f"; {' + '.join(uses)} on stride-{self.model.backbone.fine_stride} features"
             if frames and not m.static_input:
                 fine += FUSION_WORDS[m.frame_fusion]
+            if m.frame_neighbours:
+                fine += f", reading the other frames within {m.frame_neighbours}x{m.frame_neighbours} cells"
         if m.frame_attention_bias is not None:
             fine += f"; attention across frames biased (learned, from {m.frame_attention_bias:g}"
             fine += self._learned_frame_bias(m.frame_attention_bias) + ")"
