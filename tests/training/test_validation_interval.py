@@ -6,11 +6,12 @@ import csv
 from pathlib import Path
 
 import lightning as L
+import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from tests.training.training_helpers import squares, tiny_config
 
-from rleseg.config import Config
+from rleseg.config import Config, TrainSection
 from rleseg.segmenters.pix2seq import Pix2SeqSegmenter
 from rleseg.training.build import build_datamodule, build_trainer
 from rleseg.training.final_step import LastCheckpoint
@@ -80,3 +81,18 @@ def test_last_checkpoint_state_keeps_the_key_of_earlier_runs(tmp_path: Path) -> 
     kw = {"dirpath": tmp_path, "save_last": True, "save_top_k": 0, "save_on_train_epoch_end": True}
     assert LastCheckpoint(**kw).state_key == ModelCheckpoint(**kw).state_key
     assert LastCheckpoint(**kw).state_key != ModelCheckpoint(**{**kw, "every_n_train_steps": 3}).state_key
+
+
+def test_train_checkpoint_final_writes_no_best_checkpoint(tmp_path: Path) -> None:
+    """``train.checkpoint: final``: validation runs as before (curves, logs), but the run hands on last.ckpt."""
+    cfg = tiny_config(tmp_path, max_steps=3, max_epochs=100, checkpoint="final")
+    cfg.data.batch_size = 2
+    trainer = _fit(cfg, tmp_path)
+    assert trainer.global_step == 3 and _val_steps(tmp_path), "still validated"
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["last.ckpt"]
+    assert not any(isinstance(cb, ModelCheckpoint) and cb.monitor for cb in trainer.callbacks)  # type: ignore[attr-defined]
+
+
+def test_train_checkpoint_names_the_choices() -> None:
+    with pytest.raises(ValueError, match="train.checkpoint: expected 'best' or 'final', got 'last'"):
+        TrainSection(checkpoint="last")

@@ -1,11 +1,11 @@
 """``rleseg train CONFIG [key=value ...]``: build a run from a config and fit it with Lightning.
 
 The resolved config (file + overrides) is saved as ``<train.out_dir>/config.yaml``; checkpoints go to
-``<train.out_dir>/checkpoints/`` (``best.ckpt`` by the family's validation metric, e.g. Dice; ``last.ckpt``
-after every epoch), CSV logs to ``<train.out_dir>/logs/`` (a resumed run keeps the earlier ``metrics.csv`` as
-``metrics.part-<k>.csv``), and ``rleseg train`` plots them into ``<train.out_dir>/curves.png`` at the end.
-With ``generation.earliest_start_choices``, the best checkpoint (else the last) then gets the fraction that
-scores best on the validation split (:mod:`rleseg.training.start_choice`).
+``<train.out_dir>/checkpoints/`` (``best.ckpt`` by the family's validation metric, e.g. Dice, unless
+``train.checkpoint: final``; ``last.ckpt`` after every epoch), CSV logs to ``<train.out_dir>/logs/`` (a resumed
+run keeps the earlier ``metrics.csv`` as ``metrics.part-<k>.csv``), and ``rleseg train`` plots them into
+``<train.out_dir>/curves.png`` at the end. With ``generation.earliest_start_choices``, the best checkpoint (else
+the last) then gets the fraction that scores best on the validation split (:mod:`rleseg.training.start_choice`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 @dataclass
 class TrainResult:
     """Where a finished run left its files, its final validation metrics (``val/...`` scalars), the optimizer
-    steps it reached, its wall-clock training time in seconds, the model's parameter count, and the
-    ``generation.earliest_start`` chosen on validation (``generation.earliest_start_choices``; None: none)."""
+    steps it reached, its wall-clock training time in seconds, the model's parameter count, the
+    ``generation.earliest_start`` chosen on validation (``generation.earliest_start_choices``; None: none), and
+    whether the run hands on its final weights (``train.checkpoint: final``: ``best`` is None)."""
 
     out_dir: Path
     config_path: Path
@@ -44,6 +45,7 @@ class TrainResult:
     seconds: float = 0.0
     parameters: int = 0
     start_choice: StartChoice | None = None
+    final_weights: bool = False
 
 
 def load(config: Path | None, overrides: list[str] | None = None, resume: Path | None = None) -> Config:
@@ -143,6 +145,7 @@ def fit(cfg: Config, *, overwrite: bool = False, extra_callbacks: list[Any] | No
         seconds,
         task.num_parameters,
         choice,
+        cfg.train.checkpoint == "final",
     )
 
 
@@ -183,8 +186,12 @@ def _rank(rank_zero_only: Any) -> int:
 def print_result(result: TrainResult, console: Console) -> None:
     """Where the checkpoints are and the final validation metrics."""
     console.print(f"config: [bold]{escape(str(result.config_path))}[/bold]")
-    best = "none (validation never ran; see train.val_every_n_epochs)" if result.best is None else str(result.best)
-    console.print(f"best checkpoint (val/dice): [bold]{escape(best)}[/bold]")
+    if result.best is not None:
+        console.print(f"best checkpoint (val/dice): [bold]{escape(str(result.best))}[/bold]")
+    elif result.final_weights:
+        console.print("best checkpoint: none (train.checkpoint: final; the run hands on its final weights, last.ckpt)")
+    else:
+        console.print("best checkpoint: none (validation never ran; see train.val_every_n_epochs)")
     console.print(f"last checkpoint: [bold]{escape(str(result.last) if result.last else 'none')}[/bold]")
     if result.curves is not None:
         console.print(f"training curves: [bold]{escape(str(result.curves))}[/bold]")

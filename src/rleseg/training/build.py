@@ -180,9 +180,10 @@ def build_trainer(
     extra_callbacks: list[Any] | None = None,
     monitor: tuple[str, str] = Segmenter.checkpoint_monitor,
 ) -> L.Trainer:
-    """A Lightning trainer: checkpoints written atomically (``last.ckpt``, and ``best.ckpt`` by ``monitor``: a
-    logged validation metric and ``"max"`` or ``"min"``), CSV logs, progress bar. The final weights are
-    validated and saved as ``last.ckpt`` however training ends (:mod:`rleseg.training.final_step`)."""
+    """A Lightning trainer: checkpoints written atomically (``last.ckpt``, and with ``train.checkpoint: best``
+    ``best.ckpt`` by ``monitor``: a logged validation metric and ``"max"`` or ``"min"``), CSV logs, progress
+    bar. The final weights are validated and saved as ``last.ckpt`` however training ends
+    (:mod:`rleseg.training.final_step`)."""
     quiet_lightning()
     t = cfg.train
     precision = t.precision
@@ -193,11 +194,9 @@ def build_trainer(
         last = LastCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=t.val_every_n_steps)
     else:  # last.ckpt: the latest state after every epoch, whatever the metrics did (for resuming)
         last = LastCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0, save_on_train_epoch_end=True)
-    callbacks: list[Any] = [
-        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor[0], mode=monitor[1]),
-        last,
-        LearningRateMonitor(logging_interval="step"),
-    ]
+    callbacks: list[Any] = [last, LearningRateMonitor(logging_interval="step")]
+    if t.checkpoint == "best":  # train.checkpoint final: the run hands on last.ckpt
+        callbacks.insert(0, ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor[0], mode=monitor[1]))
     if t.progress:
         callbacks.append(EpochProgressBar(leave=True))
     if t.max_time_minutes:
