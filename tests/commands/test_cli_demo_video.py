@@ -42,6 +42,10 @@ def test_video_demo_compares_with_the_static_model_on_the_same_frames(tmp_path: 
     assert "frame_warmup: 0.0" in static_cfg, "an image model mixes no clips"
     assert "frame_attention_bias: -4.0" in run_cfg and "frame_attention_bias: null" in static_cfg, "one frame"
     assert "frame_attention_bias_lr: 0.02" in run_cfg and "frame_attention_bias_lr: null" in static_cfg
+    assert "frame_neighbours: 3" in run_cfg and "frame_neighbours: 0" in static_cfg, "no other frame to read"
+    assert "checkpoint: final" in run_cfg and "checkpoint: final" in static_cfg, "both hand on their final weights"
+    assert sorted(p.name for p in (out / "run" / "checkpoints").iterdir()) == ["last.ckpt"]
+    assert sorted(p.name for p in (out / "static" / "run" / "checkpoints").iterdir()) == ["last.ckpt"]
     frames = sorted((out / "masks" / "video_000").glob("*.png"))
     assert [p.name for p in frames] == ["000000.png", "000001.png", "000002.png"]
     assert Image.open(frames[0]).size == (64, 64)
