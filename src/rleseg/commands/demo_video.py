@@ -69,7 +69,7 @@ def static_config(cfg: Config, run_dir: Path) -> Config:
 ONE_RUN_NOTE = (
     "One run of each model: training ends on the time budget, so even the same seed moves by a point or two. Run "
     "again with train.seed=1, 2, ... before reading a difference of a few points (docs/video-demo.md: over five "
-    "seeds of configs/demo-video.yaml the difference ran from -2.4 to +4.6 mean points)."
+    "seeds of configs/demo-video.yaml the difference ran from +2.7 to +6.6 mean points)."
 )
 
 
