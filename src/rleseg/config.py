@@ -123,7 +123,7 @@ class TrainSection:
     (no ``best.ckpt``; ``last.ckpt``, the final weights, trained at the end of the learning-rate decay). On a
     short budget validated on a few batches (``val_max_batches``), the best score is as much noise as skill:
     on the video demo's synthetic videos ``best.ckpt`` was an earlier step than the last in 8 of 10 runs, and
-    the final weights scored higher in most of them (docs/video-demo.md).
+    the final weights scored higher in 7 of those 8 (docs/video-demo.md).
     """
 
     max_epochs: int | None = None
