@@ -77,7 +77,8 @@ class FrameNeighbours(nn.Module):
         with torch.no_grad():
             self.spread.weight.fill_(1.0 / reach**2)
             self.proj.weight.zero_()
-            self.proj.bias.zero_()
+            if self.proj.bias is not None:  # built with a bias above; the check is for the type checker
+                self.proj.bias.zero_()
 
     def forward(self, grids: torch.Tensor) -> torch.Tensor:
         """``(B, N, D, S_h, S_w)`` -> ``(B, N, D, S_h, S_w)``; N must be the frames it was built for."""
